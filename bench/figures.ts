@@ -1,0 +1,79 @@
+/**
+ * Shared by every benchmark: timing helpers and `record()`, which stores a file's
+ * figures (as JSON under bench/results/parts/) for the report in bench/report.ts.
+ * Works in Node and in Chromium (through Vitest's browser `commands`).
+ */
+export interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+  /** `<=` or `>=` the target value; absent for informational figures. */
+  target?: { op: '<=' | '>='; value: number };
+  pass?: boolean;
+  runtime: string;
+  details?: string;
+}
+
+export const runtime: string =
+  typeof (globalThis as { window?: unknown }).window === 'undefined'
+    ? `node ${(globalThis as { process?: { version?: string } }).process?.version ?? ''}`.trim()
+    : 'chromium';
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+/**
+ * Median time per operation in ms, over `batches` batches of `perBatch` calls each, after
+ * `warmup` calls. Batching keeps coarse browser timers honest.
+ */
+export async function timePerOp(
+  op: () => unknown,
+  {
+    warmup = 50,
+    batches = 50,
+    perBatch = 10,
+  }: { warmup?: number; batches?: number; perBatch?: number } = {},
+): Promise<number> {
+  for (let i = 0; i < warmup; i++) await op();
+  const samples: number[] = [];
+  for (let b = 0; b < batches; b++) {
+    const t0 = performance.now();
+    for (let i = 0; i < perBatch; i++) await op();
+    samples.push((performance.now() - t0) / perBatch);
+  }
+  return median(samples);
+}
+
+export function figure(
+  name: string,
+  value: number,
+  unit: string,
+  target?: { op: '<=' | '>='; value: number },
+  details?: string,
+): Figure {
+  const pass =
+    target == null ? undefined : target.op === '<=' ? value <= target.value : value >= target.value;
+  return { name, value: Number(value.toPrecision(4)), unit, target, pass, runtime, details };
+}
+
+/** Stores this file's figures for the final report. */
+export async function record(file: string, figures: Figure[]): Promise<void> {
+  const tag = runtime.startsWith('node') ? 'node' : 'chromium';
+  const json = JSON.stringify(figures, null, 2);
+  if (tag === 'chromium') {
+    const { commands } = await import('vitest/browser');
+    await commands.writeFile(`bench/results/parts/${tag}-${file}.json`, json);
+  } else {
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    await mkdir('bench/results/parts', { recursive: true });
+    await writeFile(`bench/results/parts/${tag}-${file}.json`, json);
+  }
+}

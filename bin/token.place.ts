@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+/**
+ * `token.place`: the command line. A thin dispatcher, and the only module that knows
+ * every role; each subcommand lives in its role's `main` (or in bin/ for `start`,
+ * which runs several roles side by side).
+ */
+import '../protocol/compat.js';
+import { readPackageVersion } from './version.js';
+
+interface Command {
+  summary: string;
+  run(argv: string[]): Promise<number | void>;
+}
+
+const COMMANDS: Record<string, Command> = {};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length), 8);
+  const lines = Object.entries(COMMANDS).map(
+    ([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`,
+  );
+  return [
+    'token.place: private LLM inference over a peer-to-peer mesh',
+    '',
+    'Usage: token.place <command> [options]',
+    '',
+    'Commands:',
+    ...(lines.length > 0 ? lines : ['  (none yet)']),
+    '',
+    'Options:',
+    "  -h, --help     show this help (or a command's: token.place <command> --help)",
+    '  -v, --version  print the version',
+    '',
+    'Docs: the docs/ folder of the token.place repository (start with docs/README.md)',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first == null || first === '-h' || first === '--help' || first === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return 0;
+  }
+  if (first === '-v' || first === '--version' || first === 'version') {
+    process.stdout.write(`token.place ${readPackageVersion()}\n`);
+    return 0;
+  }
+  const command = COMMANDS[first];
+  if (command == null) {
+    process.stderr.write(`token.place: unknown command '${first}'\n\n${usage()}\n`);
+    return 2;
+  }
+  return (await command.run(rest)) ?? 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`token.place: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

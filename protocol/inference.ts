@@ -1,0 +1,226 @@
+/**
+ * The sealed request/response exchange of `/tokenplace/inference/1.0.0`, independent of
+ * transport: the same messages travel on a libp2p stream and in an HTTP body.
+ *
+ * Protocol flow:
+ * 1. client → node  `ClientToNodeRequest` {keyId, enc, ct}: HPKE seal of
+ *    `SealedRequestPlaintext` {v, id, ts, endpoint, body} to the node's verified key.
+ * 2. node → client  `NodeToClientError` if it cannot open the request (unknown key,
+ *    decrypt failure, stale, replay, overload); nothing else follows.
+ * 3. node → client  `NodeToClientResponseStart` {nonce}, then `NodeToClientChunk`s, each
+ *    the seal of one `ResponseEvent`; the chunk carrying `done`, `result` or `error` is
+ *    final. The client stops reading after the final chunk; a stream that ends before
+ *    it is a `TruncatedResponseError`.
+ *
+ * @example
+ * ```ts
+ * const { message, reader } = await sealInferenceRequest(nodeKey, { endpoint, body });
+ * // send `message`, then for each received frame:
+ * const event = reader.accept(frame); // ResponseEvent | undefined
+ * ```
+ */
+import { fromBase64Url, toBase64Url, utf8 } from './bytes.js';
+import {
+  MAX_CHUNK_PLAINTEXT_BYTES,
+  MAX_REQUEST_PLAINTEXT_BYTES,
+  REQUEST_ID_BYTES,
+} from './constants.js';
+import { randomBytes } from './crypto.js';
+import {
+  FrameTooLargeError,
+  InvalidMessageError,
+  ProtocolError,
+  RemoteError,
+  StaleRequestError,
+  UnknownKeyError,
+} from './errors.js';
+import { openWithKey, requestInfo, ResponseOpener, ResponseSealer, sealToKey } from './hpke.js';
+import {
+  ResponseEvent,
+  SealedRequestPlaintext,
+  type ClientToNodeRequest,
+  type InferenceEndpoint,
+  type NodeToClientError,
+  type NodeToClientInferenceMessage,
+} from './messages.js';
+import { decodeMessage } from './framing.js';
+import type { ReplayGuard } from './replay.js';
+
+/** The verified key a client seals to (from `verifyKeyRecord`). */
+export interface NodeKey {
+  peerId: string;
+  keyId: string;
+  publicKeyBytes: Uint8Array;
+}
+
+export interface InferenceRequest {
+  endpoint: InferenceEndpoint;
+  body: Record<string, unknown>;
+}
+
+/** Client side: seals `request` to `key` with a fresh encapsulation, id and timestamp. */
+export async function sealInferenceRequest(
+  key: NodeKey,
+  request: InferenceRequest,
+  options: { now?: number } = {},
+): Promise<{ message: ClientToNodeRequest; reader: ResponseReader; requestId: string }> {
+  const plaintext: SealedRequestPlaintext = {
+    v: 1,
+    id: toBase64Url(randomBytes(REQUEST_ID_BYTES)),
+    ts: Math.round(options.now ?? Date.now()),
+    endpoint: request.endpoint,
+    body: request.body,
+  };
+  const bytes = utf8(JSON.stringify(plaintext));
+  if (bytes.length > MAX_REQUEST_PLAINTEXT_BYTES) {
+    throw new FrameTooLargeError(
+      `request is ${bytes.length} bytes; the limit is ${MAX_REQUEST_PLAINTEXT_BYTES}`,
+    );
+  }
+  const sealed = await sealToKey(key.publicKeyBytes, requestInfo(key.peerId, key.keyId), bytes);
+  return {
+    message: {
+      type: 'request',
+      keyId: key.keyId,
+      enc: toBase64Url(sealed.enc),
+      ct: toBase64Url(sealed.ct),
+    },
+    reader: new ResponseReader(new ResponseOpener(sealed.secret, sealed.enc)),
+    requestId: plaintext.id,
+  };
+}
+
+/**
+ * Client side: turns received frames into response events, in order, and insists on
+ * the final chunk. A plaintext error frame becomes a thrown `RemoteError`.
+ */
+export class ResponseReader {
+  readonly #opener: ResponseOpener;
+
+  constructor(opener: ResponseOpener) {
+    this.#opener = opener;
+  }
+
+  /** True once the final chunk has opened. */
+  get finished(): boolean {
+    return this.#opener.finished;
+  }
+
+  /** Takes one frame; returns the event it carried, or undefined for `response-start`. */
+  accept(message: NodeToClientInferenceMessage): ResponseEvent | undefined {
+    switch (message.type) {
+      case 'error':
+        throw new RemoteError(message.code, message.message, {
+          retryAfterMs: message.retryAfterMs,
+          serverTime: message.serverTime,
+        });
+      case 'response-start':
+        this.#opener.begin(fromBase64Url(message.nonce));
+        return undefined;
+      case 'chunk': {
+        const plaintext = this.#opener.open(fromBase64Url(message.ct), message.final);
+        const event = decodeMessage(plaintext, ResponseEvent);
+        const terminal = event.type !== 'chunk';
+        if (terminal !== message.final) {
+          throw new InvalidMessageError('final flag does not match the event');
+        }
+        return event;
+      }
+    }
+  }
+
+  /** Call when the transport ends; throws `TruncatedResponseError` if cut short. */
+  end(): void {
+    this.#opener.end();
+  }
+
+  /** Convenience: events from an async iterable of frames, checking the end. */
+  async *events(
+    messages: AsyncIterable<NodeToClientInferenceMessage>,
+  ): AsyncGenerator<ResponseEvent> {
+    for await (const message of messages) {
+      const event = this.accept(message);
+      if (event != null) yield event;
+      if (this.finished) return;
+    }
+    this.end();
+  }
+}
+
+export interface OpenRequestOptions {
+  /** This node's PeerId (bound into the HPKE info). */
+  peerId: string;
+  /** The key pair for a key id, or undefined if the node does not hold it. */
+  keyFor(keyId: string): CryptoKeyPair | undefined;
+  replay: ReplayGuard;
+}
+
+/** Node side: opens, validates and replay-checks a sealed request. */
+export async function openInferenceRequest(
+  message: ClientToNodeRequest,
+  options: OpenRequestOptions,
+): Promise<{ request: SealedRequestPlaintext; writer: ResponseWriter }> {
+  const keyPair = options.keyFor(message.keyId);
+  if (keyPair == null) throw new UnknownKeyError();
+  const enc = fromBase64Url(message.enc);
+  const { plaintext, secret } = await openWithKey(
+    keyPair,
+    enc,
+    requestInfo(options.peerId, message.keyId),
+    fromBase64Url(message.ct),
+  );
+  const request = decodeMessage(plaintext, SealedRequestPlaintext);
+  options.replay.check(request.id, request.ts);
+  return { request, writer: new ResponseWriter(ResponseSealer.create(secret, enc)) };
+}
+
+/** Node side: produces the frames of one response. */
+export class ResponseWriter {
+  readonly #sealer: ResponseSealer;
+  #started = false;
+
+  constructor(sealer: ResponseSealer) {
+    this.#sealer = sealer;
+  }
+
+  get finished(): boolean {
+    return this.#sealer.finished;
+  }
+
+  /** The first frame: the response nonce. */
+  start(): NodeToClientInferenceMessage {
+    if (this.#started) throw new InvalidMessageError('response already started');
+    this.#started = true;
+    return { type: 'response-start', nonce: toBase64Url(this.#sealer.nonce) };
+  }
+
+  /** Seals one event; `done`, `result` and `error` are final and end the response. */
+  event(event: ResponseEvent): NodeToClientInferenceMessage {
+    if (!this.#started) throw new InvalidMessageError('response not started');
+    const plaintext = utf8(JSON.stringify(event));
+    if (plaintext.length > MAX_CHUNK_PLAINTEXT_BYTES) {
+      throw new FrameTooLargeError('response event too large for one chunk');
+    }
+    const final = event.type !== 'chunk';
+    return { type: 'chunk', final, ct: toBase64Url(this.#sealer.seal(plaintext, final)) };
+  }
+}
+
+/** The plaintext error frame for a failure before a request opened. */
+export function errorFrame(
+  err: unknown,
+  extra: { retryAfterMs?: number; serverTime?: number } = {},
+): NodeToClientError {
+  if (err instanceof ProtocolError) {
+    const frame: NodeToClientError = {
+      type: 'error',
+      code: err.code,
+      message: err.message.slice(0, 512),
+    };
+    if (extra.retryAfterMs != null) frame.retryAfterMs = Math.round(extra.retryAfterMs);
+    if (err instanceof StaleRequestError && extra.serverTime != null)
+      frame.serverTime = extra.serverTime;
+    return frame;
+  }
+  return { type: 'error', code: 'internal', message: 'internal error' };
+}

@@ -1,0 +1,221 @@
+/**
+ * Wire messages of token.place, named by direction (`ClientToNode…`, `NodeToClient…`),
+ * as tagged unions on `type`, with zod schemas that every receiver applies before it
+ * trusts a byte. Binary fields are unpadded base64url strings; frames are UTF-8 JSON.
+ *
+ * Signed payloads (key records, model cards) travel as `SignedEnvelope`s: the exact
+ * payload bytes plus a signature over them, so no canonical JSON is needed.
+ */
+import { z } from 'zod';
+import { MAX_CHUNK_PLAINTEXT_BYTES, MAX_REQUEST_PLAINTEXT_BYTES } from './constants.js';
+import { WIRE_ERROR_CODES } from './errors.js';
+
+// ---------------------------------------------------------------- building blocks
+
+const B64URL = /^[A-Za-z0-9_-]*$/;
+/** base64url text of at most `maxBytes` decoded bytes. */
+export const b64u = (maxBytes: number) =>
+  z
+    .string()
+    .max(Math.ceil((maxBytes * 4) / 3))
+    .regex(B64URL, 'expected base64url');
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
+
+/** A libp2p PeerId in its string form (base58btc multihash or CIDv1). */
+export const PeerIdString = z
+  .string()
+  .min(16)
+  .max(128)
+  .regex(/^[1-9A-HJ-NP-Za-km-z]+$|^b[a-z2-7]+$/, 'expected a PeerId');
+
+/** A model id: what clients put in `model` and what the DHT key is derived from. */
+export const ModelId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/, 'model ids use letters, digits and ._:/@+-');
+
+export const KeyId = z.string().regex(/^[0-9a-f]{16}$/, 'expected a 16-hex-digit key id');
+
+export const SignedEnvelope = z.strictObject({
+  /** base64url of the payload's JSON bytes, exactly as signed. */
+  payload: b64u(16 * 1024),
+  /** base64url of the signature over `domain || 0x00 || payload bytes`. */
+  sig: b64u(1024),
+});
+export type SignedEnvelope = z.infer<typeof SignedEnvelope>;
+
+// ---------------------------------------------------------------- signed payloads
+
+export const HpkeSuiteSchema = z.strictObject({
+  kem: z.literal(0x0020),
+  kdf: z.literal(0x0001),
+  aead: z.literal(0x0003),
+});
+
+/** The node's HPKE public key, signed by its libp2p identity key. */
+export const KeyRecord = z.strictObject({
+  type: z.literal('key-record'),
+  v: z.literal(1),
+  peerId: PeerIdString,
+  keyId: KeyId,
+  suite: HpkeSuiteSchema,
+  publicKey: b64u(32),
+  notBefore: int(0),
+  notAfter: int(0),
+});
+export type KeyRecord = z.infer<typeof KeyRecord>;
+
+export const Load = z.strictObject({
+  /** Requests generating now. */
+  active: int(0, 1_000_000),
+  /** Requests waiting for a free sequence. */
+  queued: int(0, 1_000_000),
+  /** Sequences the node runs at once. */
+  maxConcurrency: int(1, 4096),
+});
+export type Load = z.infer<typeof Load>;
+
+export const Hardware = z.strictObject({
+  platform: z.string().max(32),
+  arch: z.string().max(32),
+  cpus: int(0, 4096),
+  cpuModel: z.string().max(128),
+  memoryBytes: int(0),
+  /** llama.cpp backend: `cpu`, `cuda`, `metal` or `vulkan`. */
+  backend: z.string().max(32),
+  gpu: z.string().max(128).nullable(),
+});
+export type Hardware = z.infer<typeof Hardware>;
+
+export const ModelInfo = z.strictObject({
+  id: ModelId,
+  family: z.string().max(64),
+  /** Parameter count (e.g. 3_210_000_000), 0 when unknown. */
+  parameters: int(0),
+  /** GGUF file type as llama.cpp names it (`Q4_K_M`, `F32`, …). */
+  quantization: z.string().max(32),
+  contextLength: int(0),
+  /** SHA-256 of the GGUF file, hex. */
+  ggufSha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type ModelInfo = z.infer<typeof ModelInfo>;
+
+/** What a node serves, signed by the node, so a directory can relay but not forge it. */
+export const ModelCard = z.strictObject({
+  type: z.literal('model-card'),
+  v: z.literal(1),
+  peerId: PeerIdString,
+  model: ModelInfo,
+  load: Load,
+  hardware: Hardware,
+  issuedAt: int(0),
+  expiresAt: int(0),
+});
+export type ModelCard = z.infer<typeof ModelCard>;
+
+// ---------------------------------------------------------------- /tokenplace/inference/1.0.0
+
+/** The sealed request: `enc` and `ct` of one HPKE base-mode seal to key `keyId`. */
+export const ClientToNodeRequest = z.strictObject({
+  type: z.literal('request'),
+  keyId: KeyId,
+  enc: b64u(32),
+  ct: b64u(MAX_REQUEST_PLAINTEXT_BYTES + 16),
+});
+export type ClientToNodeRequest = z.infer<typeof ClientToNodeRequest>;
+
+/** First frame of a good response: the response nonce (RFC 9458 §4.4). */
+export const NodeToClientResponseStart = z.strictObject({
+  type: z.literal('response-start'),
+  nonce: b64u(32),
+});
+
+/** One sealed response chunk; `final` is authenticated through the chunk's AAD. */
+export const NodeToClientChunk = z.strictObject({
+  type: z.literal('chunk'),
+  final: z.boolean(),
+  ct: b64u(MAX_CHUNK_PLAINTEXT_BYTES + 16),
+});
+
+/**
+ * A plaintext error, only for failures before the request could be opened (the node
+ * knows nothing about the request yet). Errors about the request itself are sealed.
+ */
+export const NodeToClientError = z.strictObject({
+  type: z.literal('error'),
+  code: z.enum(WIRE_ERROR_CODES),
+  message: z.string().max(512),
+  /** For `overloaded`: when to try again. */
+  retryAfterMs: int(0, 3_600_000).optional(),
+  /** For `stale_request`: the node's clock, so the client can correct and retry. */
+  serverTime: int(0).optional(),
+});
+export type NodeToClientError = z.infer<typeof NodeToClientError>;
+
+export const NodeToClientInferenceMessage = z.discriminatedUnion('type', [
+  NodeToClientResponseStart,
+  NodeToClientChunk,
+  NodeToClientError,
+]);
+export type NodeToClientInferenceMessage = z.infer<typeof NodeToClientInferenceMessage>;
+
+// ---------------------------------------------------------------- inside the ciphertext
+
+export const INFERENCE_ENDPOINTS = ['chat.completions', 'completions'] as const;
+export const InferenceEndpoint = z.enum(INFERENCE_ENDPOINTS);
+export type InferenceEndpoint = z.infer<typeof InferenceEndpoint>;
+
+/** The request plaintext: the OpenAI body plus a random id and a timestamp. */
+export const SealedRequestPlaintext = z.strictObject({
+  v: z.literal(1),
+  /** 16 random bytes, base64url: the replay-detection id. */
+  id: z.string().regex(/^[A-Za-z0-9_-]{22}$/),
+  /** Client clock, ms since the epoch. */
+  ts: int(0),
+  endpoint: InferenceEndpoint,
+  /** The OpenAI request body, validated by the node's OpenAI layer. */
+  body: z.record(z.string(), z.unknown()),
+});
+export type SealedRequestPlaintext = z.infer<typeof SealedRequestPlaintext>;
+
+export const OpenAIErrorBody = z.strictObject({
+  message: z.string(),
+  type: z.string(),
+  param: z.string().nullable(),
+  code: z.string().nullable(),
+});
+export type OpenAIErrorBody = z.infer<typeof OpenAIErrorBody>;
+
+/**
+ * One response event, the plaintext of one sealed chunk. A streamed answer is
+ * `chunk`… then `done`; a non-streamed one is a single `result`; `error` ends either.
+ */
+export const ResponseEvent = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('chunk'), data: z.record(z.string(), z.unknown()) }),
+  z.strictObject({
+    type: z.literal('result'),
+    status: int(100, 599),
+    data: z.record(z.string(), z.unknown()),
+  }),
+  z.strictObject({ type: z.literal('error'), status: int(100, 599), error: OpenAIErrorBody }),
+  z.strictObject({ type: z.literal('done') }),
+]);
+export type ResponseEvent = z.infer<typeof ResponseEvent>;
+
+// ---------------------------------------------------------------- /tokenplace/info/1.0.0
+
+export const ClientToNodeInfoRequest = z.strictObject({ type: z.literal('info-request') });
+export type ClientToNodeInfoRequest = z.infer<typeof ClientToNodeInfoRequest>;
+
+export const NodeToClientInfo = z.strictObject({
+  type: z.literal('info'),
+  peerId: PeerIdString,
+  /** Current key first; a rotated-out key may follow during the overlap. */
+  keyRecords: z.array(SignedEnvelope).min(1).max(4),
+  modelCards: z.array(SignedEnvelope).max(16),
+  /** Live, unsigned load (the signed card carries a snapshot). */
+  load: Load,
+});
+export type NodeToClientInfo = z.infer<typeof NodeToClientInfo>;

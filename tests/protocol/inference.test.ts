@@ -1,0 +1,173 @@
+// The sealed request/response exchange end to end, without a transport.
+import { describe, expect, it } from 'vitest';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import {
+  errorFrame,
+  openInferenceRequest,
+  sealInferenceRequest,
+  type NodeKey,
+} from '../../protocol/inference.js';
+import { generateHpkeKeyPair, type HpkeKeyPair } from '../../protocol/hpke.js';
+import { ReplayGuard } from '../../protocol/replay.js';
+import { fromBase64Url, toBase64Url } from '../../protocol/bytes.js';
+import { MAX_CLOCK_SKEW_MS } from '../../protocol/constants.js';
+import type { NodeToClientInferenceMessage, ResponseEvent } from '../../protocol/messages.js';
+
+async function setup() {
+  const peerId = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString();
+  const hpke = await generateHpkeKeyPair();
+  const nodeKey: NodeKey = { peerId, keyId: hpke.keyId, publicKeyBytes: hpke.publicKey };
+  const replay = new ReplayGuard();
+  const keys = new Map<string, HpkeKeyPair>([[hpke.keyId, hpke]]);
+  const open = (message: Parameters<typeof openInferenceRequest>[0], guard = replay) =>
+    openInferenceRequest(message, { peerId, replay: guard, keyFor: (id) => keys.get(id)?.keyPair });
+  return { peerId, hpke, nodeKey, replay, open };
+}
+
+const body = { model: 'demo', messages: [{ role: 'user', content: 'sentinel-7f3a' }] };
+
+describe('sealed inference exchange', () => {
+  it('carries the OpenAI body, a random id and a timestamp inside the ciphertext only', async () => {
+    const { nodeKey, open } = await setup();
+    const now = Date.now();
+    const { message } = await sealInferenceRequest(
+      nodeKey,
+      { endpoint: 'chat.completions', body },
+      { now },
+    );
+    expect(JSON.stringify(message)).not.toContain('sentinel-7f3a');
+    const { request } = await open(message);
+    expect(request.body).toEqual(body);
+    expect(request.endpoint).toBe('chat.completions');
+    expect(request.ts).toBe(now);
+    expect(fromBase64Url(request.id)).toHaveLength(16);
+  });
+
+  it('streams events back and the client reads them in order to the final chunk', async () => {
+    const { nodeKey, open } = await setup();
+    const { message, reader } = await sealInferenceRequest(nodeKey, {
+      endpoint: 'chat.completions',
+      body,
+    });
+    const { writer } = await open(message);
+    const events: ResponseEvent[] = [
+      { type: 'chunk', data: { choices: [{ delta: { content: 'Hello' } }] } },
+      { type: 'chunk', data: { choices: [{ delta: { content: '!' } }] } },
+      { type: 'done' },
+    ];
+    const frames: NodeToClientInferenceMessage[] = [
+      writer.start(),
+      ...events.map((e) => writer.event(e)),
+    ];
+    expect(frames.map((f) => (f.type === 'chunk' ? f.final : f.type))).toEqual([
+      'response-start',
+      false,
+      false,
+      true,
+    ]);
+    async function* source() {
+      yield* frames;
+    }
+    const received: ResponseEvent[] = [];
+    for await (const e of reader.events(source())) received.push(e);
+    expect(received).toEqual(events);
+  });
+
+  it('refuses a replayed request, even when replayed seconds later', async () => {
+    const { nodeKey, open } = await setup();
+    const { message } = await sealInferenceRequest(nodeKey, {
+      endpoint: 'completions',
+      body: { prompt: 'x' },
+    });
+    await open(message);
+    await expect(open(message)).rejects.toMatchObject({
+      name: 'ReplayedRequestError',
+      code: 'replayed_request',
+    });
+  });
+
+  it('refuses stale and future timestamps, and reports the node clock in the error frame', async () => {
+    const { nodeKey, open, replay } = await setup();
+    const old = await sealInferenceRequest(
+      nodeKey,
+      { endpoint: 'completions', body: {} },
+      { now: Date.now() - MAX_CLOCK_SKEW_MS - 5000 },
+    );
+    const future = await sealInferenceRequest(
+      nodeKey,
+      { endpoint: 'completions', body: {} },
+      { now: Date.now() + MAX_CLOCK_SKEW_MS + 5000 },
+    );
+    const err = await open(old.message).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'StaleRequestError' });
+    expect(errorFrame(err, { serverTime: replay.now() })).toMatchObject({
+      code: 'stale_request',
+      serverTime: expect.any(Number),
+    });
+    await expect(open(future.message)).rejects.toMatchObject({ name: 'StaleRequestError' });
+  });
+
+  it('refuses an unknown key id, and a tampered request with one generic error', async () => {
+    const { nodeKey, open } = await setup();
+    const { message } = await sealInferenceRequest(nodeKey, { endpoint: 'completions', body: {} });
+    await expect(open({ ...message, keyId: '0123456789abcdef' })).rejects.toMatchObject({
+      name: 'UnknownKeyError',
+    });
+    const ct = fromBase64Url(message.ct);
+    ct[ct.length - 1]! ^= 0x80;
+    const err = await open({ ...message, ct: toBase64Url(ct) }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'DecryptionError', message: 'decryption failed' });
+    expect(errorFrame(err)).toEqual({
+      type: 'error',
+      code: 'decrypt_failed',
+      message: 'decryption failed',
+    });
+  });
+
+  it('a tampered request is not recorded, so the genuine one still opens afterwards', async () => {
+    const { nodeKey, open } = await setup();
+    const { message } = await sealInferenceRequest(nodeKey, { endpoint: 'completions', body: {} });
+    const enc = fromBase64Url(message.enc);
+    enc[0]! ^= 1;
+    await expect(open({ ...message, enc: toBase64Url(enc) })).rejects.toMatchObject({
+      name: 'DecryptionError',
+    });
+    await expect(open(message)).resolves.toBeDefined();
+  });
+
+  it('turns a plaintext error frame into a RemoteError and a cut-off stream into TruncatedResponseError', async () => {
+    const { nodeKey, open } = await setup();
+    const a = await sealInferenceRequest(nodeKey, { endpoint: 'completions', body: {} });
+    expect(() =>
+      a.reader.accept({ type: 'error', code: 'overloaded', message: 'busy', retryAfterMs: 1000 }),
+    ).toThrow(
+      expect.objectContaining({ name: 'RemoteError', code: 'overloaded', retryAfterMs: 1000 }),
+    );
+    const b = await sealInferenceRequest(nodeKey, { endpoint: 'completions', body: {} });
+    const { writer } = await open(b.message);
+    async function* cutOff() {
+      yield writer.start();
+      yield writer.event({ type: 'chunk', data: { text: 'a' } });
+    }
+    const seen: ResponseEvent[] = [];
+    await expect(
+      (async () => {
+        for await (const e of b.reader.events(cutOff())) seen.push(e);
+      })(),
+    ).rejects.toMatchObject({ name: 'TruncatedResponseError' });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('refuses a response meant for another request (swapped by a relay)', async () => {
+    const { nodeKey, open } = await setup();
+    const first = await sealInferenceRequest(nodeKey, { endpoint: 'completions', body: {} });
+    const second = await sealInferenceRequest(nodeKey, { endpoint: 'completions', body: {} });
+    const { writer } = await open(first.message);
+    await open(second.message);
+    second.reader.accept(writer.start());
+    expect(() => second.reader.accept(writer.event({ type: 'done' }))).toThrow(
+      expect.objectContaining({ name: 'DecryptionError' }),
+    );
+  });
+});
