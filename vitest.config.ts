@@ -6,10 +6,12 @@
 // - e2e:      multi-process mesh and browser journeys: one file at a time (2-core CI)
 import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { platformTwins } from './scripts/vite-platform-twins.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const PROTOCOL_TESTS = ['tests/protocol/**/*.test.ts'];
+// Platform-neutral protocol tests and the web app's unit/component tests run in Chromium.
+const BROWSER_TESTS = ['tests/protocol/**/*.test.ts', 'tests/web/**/*.test.ts'];
 const E2E_TESTS = [
   'tests/mesh/**/*.test.ts',
   'tests/browser/**/*.test.ts',
@@ -24,17 +26,17 @@ export default defineConfig({
           name: 'node',
           environment: 'node',
           include: ['tests/**/*.test.ts'],
-          exclude: E2E_TESTS,
+          exclude: [...E2E_TESTS, 'tests/web/**'],
           setupFiles: ['protocol/compat.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
       },
       {
-        plugins: [platformTwins()],
+        plugins: [platformTwins(), svelte()],
         test: {
           name: 'chromium',
-          include: PROTOCOL_TESTS,
+          include: BROWSER_TESTS,
           browser: {
             enabled: true,
             headless: true,

@@ -48,14 +48,14 @@ test(`HPKE request and chunk costs (${runtime})`, async () => {
   opener.begin(sealer.nonce);
   let n = 0;
   const chunkMs = await timePerOp(
-    () => {
+    async () => {
       // A fresh response every 100k chunks keeps far below the per-response limit.
       if (++n % 100_000 === 0) {
         sealer = ResponseSealer.create(opened.secret, sealed.enc);
         opener = new ResponseOpener(sealed.secret, sealed.enc);
         opener.begin(sealer.nonce);
       }
-      opener.open(sealer.seal(CHUNK, false), false);
+      await opener.open(await sealer.seal(CHUNK, false), false);
     },
     { warmup: 500, batches: 100, perBatch: 100 },
   );

@@ -12,7 +12,13 @@ interface Command {
   run(argv: string[]): Promise<number | void>;
 }
 
-const COMMANDS: Record<string, Command> = {};
+const COMMANDS: Record<string, Command> = {
+  node: {
+    summary: 'run an inference node: serve a model, with an OpenAI-compatible API on localhost',
+    run: async (argv) =>
+      (await import('../node/main.js')).runNodeCommand(argv, { version: readPackageVersion() }),
+  },
+};
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length), 8);

@@ -36,10 +36,15 @@ export const MODEL_CARD_TTL_MS = 10 * 60 * 1000;
 
 /** Bytes in a request id (random, inside the ciphertext). */
 export const REQUEST_ID_BYTES = 16;
-/** Bytes in the response nonce sent before the first chunk (max(Nk, Nn), RFC 9458 §4.4). */
-export const RESPONSE_NONCE_BYTES = 32;
+/** Bytes in the response nonce sent before the first chunk (max(Nk, Nn) = 16, RFC 9458 §4.4). */
+export const RESPONSE_NONCE_BYTES = 16;
 
 /** Key string used for a model's DHT CID: `tokenplace/model/<id>`. */
 export const MODEL_CID_PREFIX = 'tokenplace/model/';
 /** Key string provided by every inference node, whatever it serves. */
 export const INFERENCE_NODE_CID_KEY = 'tokenplace/inference-node';
+
+/** Content type of a sealed request sent over HTTP (encrypted mode). */
+export const SEALED_REQUEST_CONTENT_TYPE = 'application/vnd.tokenplace.sealed-request';
+/** Content type of the framed, sealed response to it. */
+export const SEALED_RESPONSE_CONTENT_TYPE = 'application/vnd.tokenplace.sealed-response';

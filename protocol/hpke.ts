@@ -2,15 +2,14 @@
  * Hybrid encryption for token.place: HPKE (RFC 9180) base mode for requests, and
  * Oblivious-HTTP-style chunked responses (RFC 9458 §4.4 and the chunked OHTTP draft).
  *
- * Suite: DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / ChaCha20-Poly1305
- * (KEM 0x0020, KDF 0x0001, AEAD 0x0003).
+ * Suite: DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / AES-128-GCM
+ * (KEM 0x0020, KDF 0x0001, AEAD 0x0001).
  *
- * The HPKE state machine is `@hpke/core`'s. The KEM is its WebCrypto X25519 (the JS
- * X25519 of `@hpke/dhkem-x25519` where a browser lacks WebCrypto X25519). The suite KDF
- * and AEAD are adapters over `@noble/hashes` HKDF and a synchronous ChaCha20-Poly1305
- * (`aead.ts`: OpenSSL in Node, @noble/ciphers in browsers): synchronous matters because
- * Node's WebCrypto costs ~50-100 µs a call and a response seals one chunk per token. The RFC 9180 known-answer tests in
- * tests/protocol prove the adapters produce the standard's bytes.
+ * The HPKE state machine is `@hpke/core`'s everywhere; the primitives under it come from
+ * `platform.ts` (Node: synchronous HKDF and OpenSSL AES-GCM, because Node's WebCrypto
+ * costs ~50-100 µs a call and a response seals one chunk per token) or
+ * `platform.browser.ts` (browsers: WebCrypto, which is fast there). The RFC 9180
+ * known-answer tests in tests/protocol check both byte for byte.
  *
  * Protocol flow (one request):
  * 1. client: `sealToKey(nodePublicKey, info, plaintext)` -> `enc`, `ct`, export secret
@@ -28,43 +27,28 @@
  * const opened = await openWithKey(key.keyPair, sealed.enc, info, sealed.ct);
  * ```
  */
-import {
-  AeadId,
-  CipherSuite,
-  DhkemX25519HkdfSha256 as WebCryptoX25519Kem,
-  Aes128Gcm,
-} from '@hpke/core';
-import type { AeadEncryptionContext, AeadInterface } from '@hpke/core';
-import { HkdfSha256Native } from '@hpke/common';
-import { DhkemX25519HkdfSha256 as JsX25519Kem } from '@hpke/dhkem-x25519';
+import type { CipherSuite } from '@hpke/core';
 import { expand, extract } from '@noble/hashes/hkdf.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
-import { chachaOpen, chachaSeal } from './aead.js';
 import { concat, toHex, utf8 } from './bytes.js';
 import { INFERENCE_PROTOCOL, MAX_CHUNKS_PER_RESPONSE, RESPONSE_NONCE_BYTES } from './constants.js';
 import { randomBytes, sha256, webCrypto } from './crypto.js';
 import { DecryptionError, InvalidMessageError, TruncatedResponseError } from './errors.js';
+import { createChunkAead, createPlatformSuite, type ChunkAead } from './platform.js';
 
 /** The one suite token.place speaks, as RFC 9180 identifiers. */
-export const HPKE_SUITE = { kem: 0x0020, kdf: 0x0001, aead: 0x0003 } as const;
+export const HPKE_SUITE = { kem: 0x0020, kdf: 0x0001, aead: 0x0001 } as const;
 export type HpkeSuiteIds = typeof HPKE_SUITE;
 
 /** Bytes of an X25519 public key and of `enc`. */
 export const X25519_PUBLIC_KEY_BYTES = 32;
 /** Exporter label for the response secret (our analogue of OHTTP's "message/bhttp response"). */
 export const RESPONSE_EXPORT_LABEL = `${INFERENCE_PROTOCOL} response`;
-const AEAD_KEY_BYTES = 32;
+/** AES-128-GCM: Nk = 16, Nn = 12. The response secret is max(Nk, Nn) = 16 bytes (RFC 9458 §4.4). */
+const AEAD_KEY_BYTES = 16;
 const AEAD_NONCE_BYTES = 12;
-const AEAD_TAG_BYTES = 16;
 const FINAL_AAD = utf8('final');
 const EMPTY = new Uint8Array(0);
-
-function view(data: ArrayBufferLike | ArrayBufferView): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  if (ArrayBuffer.isView(data))
-    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return new Uint8Array(data);
-}
 
 function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
@@ -72,67 +56,12 @@ function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
     : (bytes.slice().buffer as ArrayBuffer);
 }
 
-/** RFC 5869 HKDF-SHA256 for @hpke/core's key schedule, computed synchronously by noble. */
-export class NobleHkdfSha256 extends HkdfSha256Native {
-  override async extract(
-    salt: ArrayBufferLike | ArrayBufferView,
-    ikm: ArrayBufferLike | ArrayBufferView,
-  ): Promise<ArrayBuffer> {
-    const s = view(salt);
-    return toArrayBuffer(
-      extract(nobleSha256, view(ikm), s.byteLength === 0 ? new Uint8Array(32) : s),
-    );
-  }
-
-  override async expand(
-    prk: ArrayBufferLike | ArrayBufferView,
-    info: ArrayBufferLike | ArrayBufferView,
-    len: number,
-  ): Promise<ArrayBuffer> {
-    return toArrayBuffer(expand(nobleSha256, view(prk), view(info), len));
-  }
-
-  override async extractAndExpand(
-    salt: ArrayBufferLike | ArrayBufferView,
-    ikm: ArrayBufferLike | ArrayBufferView,
-    info: ArrayBufferLike | ArrayBufferView,
-    len: number,
-  ): Promise<ArrayBuffer> {
-    const prk = extract(nobleSha256, view(ikm), view(salt));
-    return toArrayBuffer(expand(nobleSha256, prk, view(info), len));
-  }
-}
-
-/** ChaCha20-Poly1305 (RFC 8439) for @hpke/core, computed synchronously (see aead.ts). */
-export class SyncChaCha20Poly1305 implements AeadInterface {
-  readonly id = AeadId.Chacha20Poly1305;
-  readonly keySize = AEAD_KEY_BYTES;
-  readonly nonceSize = AEAD_NONCE_BYTES;
-  readonly tagSize = AEAD_TAG_BYTES;
-
-  createEncryptionContext(key: ArrayBufferLike | ArrayBufferView): AeadEncryptionContext {
-    const k = view(key).slice();
-    return {
-      seal: async (iv, data, aad) => toArrayBuffer(chachaSeal(k, view(iv), view(aad), view(data))),
-      open: async (iv, data, aad) => toArrayBuffer(chachaOpen(k, view(iv), view(aad), view(data))),
-    };
-  }
-}
-
-export interface CipherSuiteOptions {
-  /** `webcrypto`: @hpke/core's X25519 over WebCrypto; `js`: @hpke/dhkem-x25519. */
-  kem: 'webcrypto' | 'js';
-  /** The token.place suite uses ChaCha20-Poly1305; AES-128-GCM exists for RFC vector A.1. */
-  aead?: 'chacha20poly1305' | 'aes128gcm';
-}
-
-/** Builds a suite explicitly (tests, benchmarks). Production code calls `getSuite()`. */
-export function createCipherSuite(options: CipherSuiteOptions): CipherSuite {
-  return new CipherSuite({
-    kem: options.kem === 'webcrypto' ? new WebCryptoX25519Kem() : new JsX25519Kem(),
-    kdf: new NobleHkdfSha256(),
-    aead: options.aead === 'aes128gcm' ? new Aes128Gcm() : new SyncChaCha20Poly1305(),
-  });
+/**
+ * Builds the suite explicitly (tests, benchmarks): `webcrypto` uses WebCrypto X25519,
+ * `js` the pure-JS X25519 of @hpke/dhkem-x25519. Production code calls `getSuite()`.
+ */
+export function createCipherSuite(kem: 'webcrypto' | 'js'): CipherSuite {
+  return createPlatformSuite(kem);
 }
 
 let suitePromise: Promise<CipherSuite> | undefined;
@@ -143,9 +72,9 @@ export function getSuite(): Promise<CipherSuite> {
     const subtle = webCrypto().subtle;
     try {
       await subtle.generateKey({ name: 'X25519' }, false, ['deriveBits']);
-      return createCipherSuite({ kem: 'webcrypto' });
+      return createCipherSuite('webcrypto');
     } catch {
-      return createCipherSuite({ kem: 'js' });
+      return createCipherSuite('js');
     }
   })();
   return suitePromise;
@@ -193,6 +122,22 @@ export function requestInfo(peerId: string, keyId: string): Uint8Array {
   );
 }
 
+/** Imported node keys, so a client sealing many requests to one node imports its key once. */
+const importedKeys = new Map<string, CryptoKey>();
+const IMPORTED_KEYS_MAX = 64;
+
+async function importPublicKey(suite: CipherSuite, publicKey: Uint8Array): Promise<CryptoKey> {
+  const id = toHex(publicKey);
+  let key = importedKeys.get(id);
+  if (key == null) {
+    key = await suite.kem.deserializePublicKey(toArrayBuffer(publicKey));
+    if (importedKeys.size >= IMPORTED_KEYS_MAX)
+      importedKeys.delete(importedKeys.keys().next().value!);
+    importedKeys.set(id, key);
+  }
+  return key;
+}
+
 export interface SealedToKey {
   enc: Uint8Array;
   ct: Uint8Array;
@@ -210,7 +155,7 @@ export async function sealToKey(
     throw new InvalidMessageError('HPKE public key must be 32 bytes');
   }
   const suite = await getSuite();
-  const recipientPublicKey = await suite.kem.deserializePublicKey(toArrayBuffer(publicKey));
+  const recipientPublicKey = await importPublicKey(suite, publicKey);
   const sender = await suite.createSenderContext({ recipientPublicKey, info });
   const ct = new Uint8Array(await sender.seal(toArrayBuffer(plaintext)));
   const secret = new Uint8Array(await sender.export(utf8(RESPONSE_EXPORT_LABEL), AEAD_KEY_BYTES));
@@ -245,24 +190,35 @@ export async function openWithKey(
   }
 }
 
+/** `base_nonce XOR I2OSP(counter, 12)`: the nonce of chunk `counter` (RFC 9180 §5.2 style). */
+export function chunkNonce(baseNonce: Uint8Array, counter: number): Uint8Array {
+  const nonce = baseNonce.slice();
+  let c = counter;
+  for (let i = nonce.length - 1; i >= 0 && c > 0; i--) {
+    nonce[i]! ^= c & 0xff;
+    c = Math.floor(c / 256);
+  }
+  return nonce;
+}
+
 /**
  * The response AEAD, shared by both ends: key and base nonce from
  * `HKDF(salt = enc || response_nonce, ikm = export secret)` as in RFC 9458 §4.4; chunk
- * `i` uses `base_nonce XOR i` (big-endian) and the last chunk has AAD `"final"`.
+ * `i` uses `base_nonce XOR i` and the last chunk has AAD `"final"`.
  */
 class ChunkCipher {
-  #key: Uint8Array;
-  #baseNonce: Uint8Array;
+  readonly #aead: ChunkAead;
+  readonly #baseNonce: Uint8Array;
   #counter = 0;
   #finished = false;
   #poisoned = false;
 
   constructor(secret: Uint8Array, enc: Uint8Array, responseNonce: Uint8Array) {
     if (responseNonce.length !== RESPONSE_NONCE_BYTES) {
-      throw new InvalidMessageError('response nonce must be 32 bytes');
+      throw new InvalidMessageError(`response nonce must be ${RESPONSE_NONCE_BYTES} bytes`);
     }
     const prk = extract(nobleSha256, secret, concat(enc, responseNonce));
-    this.#key = expand(nobleSha256, prk, utf8('key'), AEAD_KEY_BYTES);
+    this.#aead = createChunkAead(expand(nobleSha256, prk, utf8('key'), AEAD_KEY_BYTES));
     this.#baseNonce = expand(nobleSha256, prk, utf8('nonce'), AEAD_NONCE_BYTES);
   }
 
@@ -270,42 +226,32 @@ class ChunkCipher {
     return this.#finished;
   }
 
-  get count(): number {
-    return this.#counter;
-  }
-
+  /** Claims the next counter; synchronous, so calls are ordered even when awaited later. */
   #next(final: boolean): { nonce: Uint8Array; aad: Uint8Array } {
     if (this.#poisoned) throw new DecryptionError();
     if (this.#finished) throw new DecryptionError('chunk after the final chunk');
     if (this.#counter >= MAX_CHUNKS_PER_RESPONSE) throw new DecryptionError('too many chunks');
-    const nonce = this.#baseNonce.slice();
-    let c = this.#counter++;
-    for (let i = AEAD_NONCE_BYTES - 1; i >= AEAD_NONCE_BYTES - 6 && c > 0; i--) {
-      nonce[i]! ^= c & 0xff;
-      c = Math.floor(c / 256);
-    }
+    const nonce = chunkNonce(this.#baseNonce, this.#counter++);
+    if (final) this.#finished = true;
     return { nonce, aad: final ? FINAL_AAD : EMPTY };
   }
 
-  seal(plaintext: Uint8Array, final: boolean): Uint8Array {
+  seal(plaintext: Uint8Array, final: boolean): Promise<Uint8Array> {
     const { nonce, aad } = this.#next(final);
-    const ciphertext = chachaSeal(this.#key, nonce, aad, plaintext);
-    if (final) this.#finished = true;
-    return ciphertext;
+    return this.#aead.seal(nonce, aad, plaintext);
   }
 
-  open(ciphertext: Uint8Array, final: boolean): Uint8Array {
+  async open(ciphertext: Uint8Array, final: boolean): Promise<Uint8Array> {
     const { nonce, aad } = this.#next(final);
-    let plaintext: Uint8Array;
     try {
-      plaintext = chachaOpen(this.#key, nonce, aad, ciphertext);
+      return await this.#aead.open(nonce, aad, ciphertext);
     } catch {
-      // A failed chunk poisons the stream: nothing after it can be trusted.
+      // A failed chunk poisons the stream: nothing after it can be trusted, and a
+      // forged "final" flag must not count as the end of the response.
       this.#poisoned = true;
+      this.#finished = false;
       throw new DecryptionError();
     }
-    if (final) this.#finished = true;
-    return plaintext;
   }
 }
 
@@ -333,7 +279,7 @@ export class ResponseSealer {
     return this.#cipher.finished;
   }
 
-  seal(plaintext: Uint8Array, final: boolean): Uint8Array {
+  seal(plaintext: Uint8Array, final: boolean): Promise<Uint8Array> {
     return this.#cipher.seal(plaintext, final);
   }
 }
@@ -359,7 +305,7 @@ export class ResponseOpener {
     return this.#cipher?.finished ?? false;
   }
 
-  open(ciphertext: Uint8Array, final: boolean): Uint8Array {
+  open(ciphertext: Uint8Array, final: boolean): Promise<Uint8Array> {
     if (this.#cipher == null) throw new InvalidMessageError('chunk before the response nonce');
     return this.#cipher.open(ciphertext, final);
   }

@@ -28,6 +28,7 @@ export * from './framing.js';
 export * from './hpke.js';
 export * from './inference.js';
 export * from './messages.js';
+export * from './options.js';
 export * from './records.js';
 export * from './replay.js';
 export { randomBytes, sha256, webCrypto } from './crypto.js';

@@ -16,7 +16,7 @@
  * ```ts
  * const { message, reader } = await sealInferenceRequest(nodeKey, { endpoint, body });
  * // send `message`, then for each received frame:
- * const event = reader.accept(frame); // ResponseEvent | undefined
+ * const event = await reader.accept(frame); // ResponseEvent | undefined
  * ```
  */
 import { fromBase64Url, toBase64Url, utf8 } from './bytes.js';
@@ -107,7 +107,7 @@ export class ResponseReader {
   }
 
   /** Takes one frame; returns the event it carried, or undefined for `response-start`. */
-  accept(message: NodeToClientInferenceMessage): ResponseEvent | undefined {
+  async accept(message: NodeToClientInferenceMessage): Promise<ResponseEvent | undefined> {
     switch (message.type) {
       case 'error':
         throw new RemoteError(message.code, message.message, {
@@ -118,7 +118,7 @@ export class ResponseReader {
         this.#opener.begin(fromBase64Url(message.nonce));
         return undefined;
       case 'chunk': {
-        const plaintext = this.#opener.open(fromBase64Url(message.ct), message.final);
+        const plaintext = await this.#opener.open(fromBase64Url(message.ct), message.final);
         const event = decodeMessage(plaintext, ResponseEvent);
         const terminal = event.type !== 'chunk';
         if (terminal !== message.final) {
@@ -139,7 +139,7 @@ export class ResponseReader {
     messages: AsyncIterable<NodeToClientInferenceMessage>,
   ): AsyncGenerator<ResponseEvent> {
     for await (const message of messages) {
-      const event = this.accept(message);
+      const event = await this.accept(message);
       if (event != null) yield event;
       if (this.finished) return;
     }
@@ -195,14 +195,14 @@ export class ResponseWriter {
   }
 
   /** Seals one event; `done`, `result` and `error` are final and end the response. */
-  event(event: ResponseEvent): NodeToClientInferenceMessage {
+  async event(event: ResponseEvent): Promise<NodeToClientInferenceMessage> {
     if (!this.#started) throw new InvalidMessageError('response not started');
     const plaintext = utf8(JSON.stringify(event));
     if (plaintext.length > MAX_CHUNK_PLAINTEXT_BYTES) {
       throw new FrameTooLargeError('response event too large for one chunk');
     }
     const final = event.type !== 'chunk';
-    return { type: 'chunk', final, ct: toBase64Url(this.#sealer.seal(plaintext, final)) };
+    return { type: 'chunk', final, ct: toBase64Url(await this.#sealer.seal(plaintext, final)) };
   }
 }
 

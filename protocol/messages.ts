@@ -51,7 +51,7 @@ export type SignedEnvelope = z.infer<typeof SignedEnvelope>;
 export const HpkeSuiteSchema = z.strictObject({
   kem: z.literal(0x0020),
   kdf: z.literal(0x0001),
-  aead: z.literal(0x0003),
+  aead: z.literal(0x0001),
 });
 
 /** The node's HPKE public key, signed by its libp2p identity key. */
@@ -129,7 +129,7 @@ export type ClientToNodeRequest = z.infer<typeof ClientToNodeRequest>;
 /** First frame of a good response: the response nonce (RFC 9458 §4.4). */
 export const NodeToClientResponseStart = z.strictObject({
   type: z.literal('response-start'),
-  nonce: b64u(32),
+  nonce: b64u(16),
 });
 
 /** One sealed response chunk; `final` is authenticated through the chunk's AAD. */
@@ -199,7 +199,13 @@ export const ResponseEvent = z.discriminatedUnion('type', [
     status: int(100, 599),
     data: z.record(z.string(), z.unknown()),
   }),
-  z.strictObject({ type: z.literal('error'), status: int(100, 599), error: OpenAIErrorBody }),
+  z.strictObject({
+    type: z.literal('error'),
+    status: int(100, 599),
+    error: OpenAIErrorBody,
+    /** With status 429: when to try again. */
+    retryAfterMs: int(0, 3_600_000).optional(),
+  }),
   z.strictObject({ type: z.literal('done') }),
 ]);
 export type ResponseEvent = z.infer<typeof ResponseEvent>;

@@ -148,7 +148,7 @@ describe('FrameDecoder', () => {
 
   it('readFrames validates each frame of a ReadableStream and stops on abort', async () => {
     const frames = [
-      { type: 'response-start', nonce: 'A'.repeat(43) },
+      { type: 'response-start', nonce: 'A'.repeat(22) },
       { type: 'chunk', final: true, ct: 'AAAA' },
     ];
     const body = new ReadableStream<Uint8Array>({

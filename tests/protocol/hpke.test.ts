@@ -26,7 +26,9 @@ async function session(chunks: string[]) {
   const sealed = await sealToKey(key.publicKey, info, utf8('{"hello":"node"}'));
   const opened = await openWithKey(key.keyPair, sealed.enc, info, sealed.ct);
   const sealer = ResponseSealer.create(opened.secret, sealed.enc);
-  const cts = chunks.map((c, i) => sealer.seal(utf8(c), i === chunks.length - 1));
+  const cts: Uint8Array[] = [];
+  for (let i = 0; i < chunks.length; i++)
+    cts.push(await sealer.seal(utf8(chunks[i]!), i === chunks.length - 1));
   const opener = (): ResponseOpener => {
     const o = new ResponseOpener(sealed.secret, sealed.enc);
     o.begin(sealer.nonce);
@@ -94,7 +96,9 @@ describe('chunked responses', () => {
     const chunks = ['Hello', '!', ' I', ' am', ' done'];
     const { cts, opener } = await session(chunks);
     const o = opener();
-    const out = cts.map((ct, i) => fromUtf8(o.open(ct, i === cts.length - 1)));
+    const out: string[] = [];
+    for (let i = 0; i < cts.length; i++)
+      out.push(fromUtf8(await o.open(cts[i]!, i === cts.length - 1)));
     expect(out).toEqual(chunks);
     expect(() => o.end()).not.toThrow();
   });
@@ -104,8 +108,11 @@ describe('chunked responses', () => {
     for (let c = 0; c < cts.length; c++) {
       for (let i = 0; i < cts[c]!.length; i++) {
         const o = opener();
-        for (let k = 0; k < c; k++) o.open(cts[k]!, false);
-        expect(() => o.open(flip(cts[c]!, i), c === cts.length - 1)).toThrow(DecryptionError);
+        for (let k = 0; k < c; k++) await o.open(cts[k]!, false);
+        await expect(o.open(flip(cts[c]!, i), c === cts.length - 1)).rejects.toThrow(
+          DecryptionError,
+        );
+        expect(() => o.end()).toThrow(TruncatedResponseError);
       }
     }
   });
@@ -113,50 +120,52 @@ describe('chunked responses', () => {
   it('detects a dropped final chunk (truncation)', async () => {
     const { cts, opener } = await session(['a', 'b', 'c']);
     const o = opener();
-    o.open(cts[0]!, false);
-    o.open(cts[1]!, false);
+    await o.open(cts[0]!, false);
+    await o.open(cts[1]!, false);
     expect(() => o.end()).toThrow(TruncatedResponseError);
   });
 
   it('detects a dropped middle chunk, reordered chunks and a replayed chunk', async () => {
     const { cts, opener } = await session(['a', 'b', 'c', 'd']);
     const dropped = opener();
-    dropped.open(cts[0]!, false);
-    expect(() => dropped.open(cts[2]!, false)).toThrow(DecryptionError);
+    await dropped.open(cts[0]!, false);
+    await expect(dropped.open(cts[2]!, false)).rejects.toThrow(DecryptionError);
 
     const reordered = opener();
-    expect(() => reordered.open(cts[1]!, false)).toThrow(DecryptionError);
+    await expect(reordered.open(cts[1]!, false)).rejects.toThrow(DecryptionError);
 
     const replayed = opener();
-    replayed.open(cts[0]!, false);
-    expect(() => replayed.open(cts[0]!, false)).toThrow(DecryptionError);
+    await replayed.open(cts[0]!, false);
+    await expect(replayed.open(cts[0]!, false)).rejects.toThrow(DecryptionError);
   });
 
   it('detects a forged final flag in either direction', async () => {
     const { cts, opener } = await session(['a', 'b']);
-    expect(() => opener().open(cts[0]!, true)).toThrow(DecryptionError);
+    const early = opener();
+    await expect(early.open(cts[0]!, true)).rejects.toThrow(DecryptionError);
+    expect(() => early.end()).toThrow(TruncatedResponseError);
     const o = opener();
-    o.open(cts[0]!, false);
-    expect(() => o.open(cts[1]!, false)).toThrow(DecryptionError);
+    await o.open(cts[0]!, false);
+    await expect(o.open(cts[1]!, false)).rejects.toThrow(DecryptionError);
   });
 
   it('refuses chunks after the final one, and after a failure', async () => {
     const { cts, opener, sealer } = await session(['a', 'b']);
     const o = opener();
-    o.open(cts[0]!, false);
-    o.open(cts[1]!, true);
-    expect(() => o.open(cts[1]!, false)).toThrow(DecryptionError);
+    await o.open(cts[0]!, false);
+    await o.open(cts[1]!, true);
+    await expect(o.open(cts[1]!, false)).rejects.toThrow(DecryptionError);
     expect(() => sealer.seal(utf8('more'), false)).toThrow();
 
     const poisoned = opener();
-    expect(() => poisoned.open(flip(cts[0]!, 0), false)).toThrow(DecryptionError);
-    expect(() => poisoned.open(cts[0]!, false)).toThrow(DecryptionError);
+    await expect(poisoned.open(flip(cts[0]!, 0), false)).rejects.toThrow(DecryptionError);
+    await expect(poisoned.open(cts[0]!, false)).rejects.toThrow(DecryptionError);
   });
 
   it('a different response nonce (a swapped response) does not open', async () => {
     const { sealed, cts } = await session(['a']);
     const o = new ResponseOpener(sealed.secret, sealed.enc);
-    o.begin(new Uint8Array(32));
-    expect(() => o.open(cts[0]!, true)).toThrow(DecryptionError);
+    o.begin(new Uint8Array(16));
+    await expect(o.open(cts[0]!, true)).rejects.toThrow(DecryptionError);
   });
 });

@@ -56,10 +56,8 @@ describe('sealed inference exchange', () => {
       { type: 'chunk', data: { choices: [{ delta: { content: '!' } }] } },
       { type: 'done' },
     ];
-    const frames: NodeToClientInferenceMessage[] = [
-      writer.start(),
-      ...events.map((e) => writer.event(e)),
-    ];
+    const frames: NodeToClientInferenceMessage[] = [writer.start()];
+    for (const e of events) frames.push(await writer.event(e));
     expect(frames.map((f) => (f.type === 'chunk' ? f.final : f.type))).toEqual([
       'response-start',
       false,
@@ -139,16 +137,14 @@ describe('sealed inference exchange', () => {
   it('turns a plaintext error frame into a RemoteError and a cut-off stream into TruncatedResponseError', async () => {
     const { nodeKey, open } = await setup();
     const a = await sealInferenceRequest(nodeKey, { endpoint: 'completions', body: {} });
-    expect(() =>
+    await expect(
       a.reader.accept({ type: 'error', code: 'overloaded', message: 'busy', retryAfterMs: 1000 }),
-    ).toThrow(
-      expect.objectContaining({ name: 'RemoteError', code: 'overloaded', retryAfterMs: 1000 }),
-    );
+    ).rejects.toMatchObject({ name: 'RemoteError', code: 'overloaded', retryAfterMs: 1000 });
     const b = await sealInferenceRequest(nodeKey, { endpoint: 'completions', body: {} });
     const { writer } = await open(b.message);
     async function* cutOff() {
       yield writer.start();
-      yield writer.event({ type: 'chunk', data: { text: 'a' } });
+      yield await writer.event({ type: 'chunk', data: { text: 'a' } });
     }
     const seen: ResponseEvent[] = [];
     await expect(
@@ -165,9 +161,9 @@ describe('sealed inference exchange', () => {
     const second = await sealInferenceRequest(nodeKey, { endpoint: 'completions', body: {} });
     const { writer } = await open(first.message);
     await open(second.message);
-    second.reader.accept(writer.start());
-    expect(() => second.reader.accept(writer.event({ type: 'done' }))).toThrow(
-      expect.objectContaining({ name: 'DecryptionError' }),
-    );
+    await second.reader.accept(writer.start());
+    await expect(second.reader.accept(await writer.event({ type: 'done' }))).rejects.toMatchObject({
+      name: 'DecryptionError',
+    });
   });
 });

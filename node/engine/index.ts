@@ -1,0 +1,58 @@
+/**
+ * The inference engine of a token.place node: node-llama-cpp behind a small streaming
+ * API. It loads one model once, runs `maxConcurrency` requests at once on the sequences of
+ * one context, queues a bounded number more (FIFO) and refuses the rest with
+ * `EngineBusyError` before any token. Chat uses the model's own chat template with exactly
+ * the caller's messages; options map literally onto llama.cpp's sampling (OpenAI's
+ * defaults, stop sequences, seed, penalties, JSON and JSON-schema grammars). Aborting a
+ * request's signal stops it at once and frees its sequence for the next one.
+ *
+ * Nothing here logs prompts or generated text, at any level.
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from './node/engine/index.js';
+ *
+ * const engine = await createEngine({ model: 'demo', dataDir: '/tmp/token.place' });
+ * for await (const event of engine.chat([{ role: 'user', content: 'Hi!' }], { maxTokens: 64 })) {
+ *   if (event.type === 'token') process.stdout.write(event.text);
+ *   else console.log('\n', event.finishReason, event.usage); // stop { promptTokens: 11, completionTokens: 10 }
+ * }
+ * await engine.close();
+ * ```
+ */
+export { createEngine } from './engine.js';
+export {
+  EngineBusyError,
+  EngineClosedError,
+  InvalidRequestError,
+  ModelLoadError,
+  ModelNotFoundError,
+  OfflineModelError,
+} from './errors.js';
+export {
+  DEFAULT_MAX_QUEUE,
+  DEMO_MAX_CONCURRENCY,
+  MAX_DEFAULT_CONTEXT_SIZE,
+  defaultContextSize,
+  defaultMaxConcurrency,
+  defaultThreads,
+  physicalCoreCount,
+} from './defaults.js';
+export { disposeLlamaBackends } from './llama-backend.js';
+export { DEFAULT_TEMPERATURE, MAX_STOP_SEQUENCES } from './options.js';
+export { toGbnfJsonSchema } from './json-schema.js';
+export type {
+  ChatMessage,
+  Engine,
+  EngineBackend,
+  EngineEvent,
+  EngineInit,
+  EngineLoad,
+  EngineModel,
+  EngineProgress,
+  EngineUsage,
+  GenerationOptions,
+  ResponseFormat,
+} from './types.js';
+export type { ModelMetadata } from '../models/metadata.js';

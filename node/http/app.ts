@@ -1,0 +1,358 @@
+/**
+ * The node's OpenAI-compatible HTTP API (hono), served on localhost by default, under
+ * both `/v1` and `/api/v1`:
+ *
+ * - `GET models`, `GET models/{id}`
+ * - `POST chat/completions`, `POST completions` — JSON (with SSE streaming), or
+ *   encrypted mode: `Content-Type: application/vnd.tokenplace.sealed-request`, answered
+ *   with sealed frames (docs/PROTOCOL.md, "Encrypted mode over HTTP")
+ * - `GET public-key` — the node's signed key records
+ * - `GET /healthz`
+ *
+ * OpenAI's error shape everywhere; CORS for browser callers (loopback origins unless
+ * configured); an optional bearer API key; and, when bound to loopback, a Host check
+ * that stops DNS-rebinding pages from using the node.
+ */
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { stream, streamSSE } from 'hono/streaming';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { logger } from '@libp2p/logger';
+import {
+  ClientToNodeRequest,
+  decodeMessage,
+  encodeFrame,
+  MAX_INFERENCE_FRAME_BYTES,
+  SEALED_REQUEST_CONTENT_TYPE as SEALED_REQUEST_TYPE,
+  SEALED_RESPONSE_CONTENT_TYPE as SEALED_RESPONSE_TYPE,
+  ProtocolError,
+  type InferenceEndpoint,
+  type NodeToClientInferenceMessage,
+  type ReplayGuard,
+  type ResponseEvent,
+  type WireErrorCode,
+} from '../../protocol/index.js';
+import type { Keyring } from '../keyring.js';
+import type { InferenceService } from '../service.js';
+import { serveSealedRequest } from '../sealed.js';
+import { invalidRequest, modelNotFound, OpenAIError } from '../openai/errors.js';
+
+const log = logger('tokenplace:node:http');
+
+/** HTTP status for a plaintext error frame of encrypted mode. */
+const SEALED_ERROR_STATUS: Record<WireErrorCode, number> = {
+  bad_message: 400,
+  too_large: 413,
+  unknown_key: 400,
+  decrypt_failed: 400,
+  stale_request: 400,
+  replayed_request: 400,
+  overloaded: 429,
+  internal: 500,
+};
+
+export interface RequestRecord {
+  method: string;
+  path: string;
+  status: number;
+  ms: number;
+  sealed: boolean;
+}
+
+export interface HttpApiInit {
+  service: InferenceService;
+  keyring: Keyring;
+  replay: ReplayGuard;
+  peerId: string;
+  /** Require `Authorization: Bearer <apiKey>` on the API (not on /healthz or public-key). */
+  apiKey?: string;
+  /** Allowed CORS origins; `*` allows any. Empty: loopback origins only. */
+  corsOrigins?: readonly string[];
+  /** Accept only these Host names (any port); undefined accepts any. */
+  allowedHosts?: readonly string[];
+  /** Called after each API request (for the CLI's request log; ids and timings only). */
+  onRequest?(record: RequestRecord): void;
+}
+
+const LOOPBACK_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
+
+function errorResponse(c: Context, err: OpenAIError): Response {
+  if (err.retryAfterMs != null)
+    c.header('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
+  return c.json({ error: err.toBody() }, err.status as 400);
+}
+
+function eventErrorResponse(
+  c: Context,
+  event: Extract<ResponseEvent, { type: 'error' }>,
+): Response {
+  if (event.retryAfterMs != null)
+    c.header('Retry-After', String(Math.max(1, Math.ceil(event.retryAfterMs / 1000))));
+  return c.json({ error: event.error }, event.status as 400);
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+export function createHttpApi(init: HttpApiInit): Hono {
+  const app = new Hono();
+  const origins = init.corsOrigins ?? [];
+
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    await next();
+    if (c.req.path !== '/healthz') {
+      init.onRequest?.({
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+        sealed: (c.req.header('content-type') ?? '').startsWith(SEALED_REQUEST_TYPE),
+      });
+    }
+  });
+
+  if (init.allowedHosts != null) {
+    const allowed = new Set(init.allowedHosts.map((h) => h.toLowerCase()));
+    app.use('*', async (c, next) => {
+      const host = (c.req.header('host') ?? '').toLowerCase().replace(/:\d+$/, '');
+      if (!allowed.has(host)) {
+        return errorResponse(
+          c,
+          new OpenAIError(
+            403,
+            `Host '${host}' is not allowed: this node only answers requests addressed to localhost.`,
+            'invalid_request_error',
+            { code: 'host_not_allowed' },
+          ),
+        );
+      }
+      return next();
+    });
+  }
+
+  app.use(
+    '*',
+    cors({
+      origin: (origin) =>
+        origins.includes('*')
+          ? '*'
+          : origins.includes(origin) || LOOPBACK_ORIGIN.test(origin)
+            ? origin
+            : null,
+      allowHeaders: [
+        'authorization',
+        'content-type',
+        'openai-organization',
+        'openai-project',
+        'x-stainless-*',
+      ],
+      allowMethods: ['GET', 'POST', 'OPTIONS'],
+      maxAge: 600,
+    }),
+  );
+
+  app.get('/healthz', (c) =>
+    c.json({
+      status: 'ok',
+      peerId: init.peerId,
+      models: init.service.listModels().map((m) => m.id),
+      load: init.service.engine?.load() ?? null,
+    }),
+  );
+
+  const api = new Hono();
+
+  api.get('/public-key', (c) =>
+    c.json({ peerId: init.peerId, keyRecords: init.keyring.records() }),
+  );
+
+  if (init.apiKey != null) {
+    const key = init.apiKey;
+    api.use('*', async (c, next) => {
+      if (c.req.method === 'OPTIONS' || c.req.path.endsWith('/public-key')) return next();
+      const header = c.req.header('authorization') ?? '';
+      const match = /^Bearer\s+(.+)$/i.exec(header);
+      if (match == null || !sameSecret(match[1]!.trim(), key)) {
+        return errorResponse(
+          c,
+          new OpenAIError(
+            401,
+            match == null
+              ? 'Missing API key: send Authorization: Bearer <key>.'
+              : 'Incorrect API key provided.',
+            'invalid_request_error',
+            {
+              code: 'invalid_api_key',
+            },
+          ),
+        );
+      }
+      return next();
+    });
+  }
+
+  api.get('/models', (c) => c.json({ object: 'list', data: init.service.listModels() }));
+  api.get('/models/:id{.+}', (c) => {
+    const id = c.req.param('id');
+    const model = init.service.getModel(id);
+    return model == null ? errorResponse(c, modelNotFound(id)) : c.json(model);
+  });
+
+  const limit = bodyLimit({
+    maxSize: MAX_INFERENCE_FRAME_BYTES,
+    onError: (c) => {
+      // The rest of the body is never read, so the connection cannot be reused.
+      c.header('connection', 'close');
+      return errorResponse(
+        c,
+        new OpenAIError(
+          413,
+          `Request body too large: the limit is ${MAX_INFERENCE_FRAME_BYTES} bytes.`,
+          'invalid_request_error',
+          {
+            code: 'request_too_large',
+          },
+        ),
+      );
+    },
+  });
+
+  const generate = (endpoint: InferenceEndpoint) => async (c: Context) => {
+    const type = c.req.header('content-type') ?? '';
+    if (type.startsWith(SEALED_REQUEST_TYPE)) return sealed(c, endpoint);
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      return errorResponse(
+        c,
+        invalidRequest(
+          'We could not parse the JSON body of your request. The body must be valid JSON (Content-Type: application/json).',
+        ),
+      );
+    }
+    return plain(c, endpoint, body);
+  };
+
+  async function plain(c: Context, endpoint: InferenceEndpoint, body: unknown): Promise<Response> {
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(new Error('client went away'));
+    c.req.raw.signal.addEventListener('abort', onAbort, { once: true });
+    const events = init.service.run(endpoint, body, { signal: controller.signal });
+    const first = await events.next();
+    if (first.done === true) {
+      c.req.raw.signal.removeEventListener('abort', onAbort);
+      return errorResponse(
+        c,
+        new OpenAIError(500, 'The request produced no answer.', 'server_error'),
+      );
+    }
+    const event = first.value;
+    if (event.type !== 'chunk') {
+      c.req.raw.signal.removeEventListener('abort', onAbort);
+      await events.return(undefined);
+      if (event.type === 'result') return c.json(event.data, event.status as 200);
+      if (event.type === 'error') return eventErrorResponse(c, event);
+      return errorResponse(c, new OpenAIError(500, 'Unexpected end of answer.', 'server_error'));
+    }
+    return streamSSE(c, async (sse) => {
+      sse.onAbort(onAbort);
+      try {
+        await sse.writeSSE({ data: JSON.stringify(event.data) });
+        for await (const next of events) {
+          if (next.type === 'chunk') await sse.writeSSE({ data: JSON.stringify(next.data) });
+          else if (next.type === 'error')
+            await sse.writeSSE({ data: JSON.stringify({ error: next.error }) });
+          if (next.type === 'done') await sse.writeSSE({ data: '[DONE]' });
+          if (next.type !== 'chunk') break;
+        }
+      } finally {
+        controller.abort(new Error('response finished'));
+        c.req.raw.signal.removeEventListener('abort', onAbort);
+        await events.return(undefined);
+      }
+    });
+  }
+
+  async function sealed(c: Context, endpoint: InferenceEndpoint): Promise<Response> {
+    let message: ClientToNodeRequest;
+    try {
+      message = decodeMessage(new Uint8Array(await c.req.arrayBuffer()), ClientToNodeRequest);
+    } catch (err) {
+      const code = err instanceof ProtocolError ? err.code : 'bad_message';
+      const frame: NodeToClientInferenceMessage = {
+        type: 'error',
+        code,
+        message: 'malformed sealed request',
+      };
+      return c.body(
+        encodeFrame(frame) as Uint8Array<ArrayBuffer>,
+        SEALED_ERROR_STATUS[code] as 400,
+        {
+          'content-type': SEALED_RESPONSE_TYPE,
+        },
+      );
+    }
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(new Error('client went away'));
+    c.req.raw.signal.addEventListener('abort', onAbort, { once: true });
+    const frames = serveSealedRequest(message, init, { signal: controller.signal, endpoint });
+    const first = await frames.next();
+    if (first.done === true || first.value.type === 'error') {
+      c.req.raw.signal.removeEventListener('abort', onAbort);
+      const frame: NodeToClientInferenceMessage =
+        first.done === true
+          ? { type: 'error', code: 'internal', message: 'internal error' }
+          : first.value;
+      const status = frame.type === 'error' ? SEALED_ERROR_STATUS[frame.code] : 500;
+      return c.body(encodeFrame(frame) as Uint8Array<ArrayBuffer>, status as 400, {
+        'content-type': SEALED_RESPONSE_TYPE,
+      });
+    }
+    c.header('content-type', SEALED_RESPONSE_TYPE);
+    c.header('cache-control', 'no-store');
+    return stream(c, async (out) => {
+      out.onAbort(onAbort);
+      try {
+        await out.write(encodeFrame(first.value));
+        for await (const frame of frames) await out.write(encodeFrame(frame));
+      } catch (err) {
+        log('sealed stream ended early: %s', (err as Error).name);
+      } finally {
+        controller.abort(new Error('response finished'));
+        c.req.raw.signal.removeEventListener('abort', onAbort);
+        await frames.return(undefined);
+      }
+    });
+  }
+
+  api.post('/chat/completions', limit, generate('chat.completions'));
+  api.post('/completions', limit, generate('completions'));
+
+  app.route('/v1', api);
+  app.route('/api/v1', api);
+
+  app.notFound((c) =>
+    errorResponse(
+      c,
+      new OpenAIError(404, `Invalid URL (${c.req.method} ${c.req.path})`, 'invalid_request_error', {
+        code: 'unknown_url',
+      }),
+    ),
+  );
+  app.onError((err, c) => {
+    log.error('unhandled error on %s %s: %s', c.req.method, c.req.path, err.name);
+    return errorResponse(
+      c,
+      err instanceof OpenAIError
+        ? err
+        : new OpenAIError(500, 'The node failed while processing the request.', 'server_error'),
+    );
+  });
+  return app;
+}

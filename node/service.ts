@@ -1,0 +1,243 @@
+/**
+ * The inference service: turns one OpenAI request into a stream of `ResponseEvent`s.
+ *
+ * Every way into a node ends here — the plain OpenAI HTTP API, its encrypted mode, and
+ * the libp2p inference protocol — so they share validation, parameter mapping, queueing
+ * and cancellation. A model this node serves runs on the local engine; any other model
+ * goes to the mesh (when the node is a mesh member), which yields the same events.
+ *
+ * Event order: a streamed answer is `chunk`… `done`; a non-streamed one is one
+ * `result`; an `error` ends either (for a stream, possibly after some chunks).
+ */
+import { logger } from '@libp2p/logger';
+import type { InferenceEndpoint, ModelCard, ResponseEvent } from '../protocol/index.js';
+import { EngineBusyError, InvalidRequestError } from './engine/index.js';
+import type { Engine, EngineEvent } from './engine/index.js';
+import {
+  busy,
+  invalidRequest,
+  modelNotFound,
+  OpenAIError,
+  toOpenAIError,
+} from './openai/errors.js';
+import { parseChatRequest, parseCompletionRequest, type ParsedRequest } from './openai/schema.js';
+import { ResponseBuilder, usageOf } from './openai/responses.js';
+
+const log = logger('tokenplace:node:service');
+
+/** Models served elsewhere in the mesh (implemented by the node's mesh membership). */
+export interface RemoteModels {
+  list(): RemoteModel[];
+  /** Runs the request on a remote provider of `model`, yielding the same events. */
+  run(
+    endpoint: InferenceEndpoint,
+    body: Record<string, unknown>,
+    model: string,
+    options: { signal: AbortSignal },
+  ): AsyncGenerator<ResponseEvent>;
+}
+
+export interface RemoteModel {
+  id: string;
+  /** Nodes that serve it (verified cards). */
+  providers: number;
+  card?: ModelCard['model'];
+}
+
+/** A model as `GET /v1/models` lists it. */
+export interface ModelEntry {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: string;
+  /** token.place extension: where the model is served and by how many peers. */
+  tokenplace: {
+    served_by: 'this-node' | 'mesh';
+    providers: number;
+    family?: string;
+    parameters?: number;
+    quantization?: string;
+    context_length?: number;
+    built_in?: boolean;
+  };
+}
+
+export interface InferenceServiceInit {
+  /** The local engine; absent on a model-less node. */
+  engine?: Engine;
+  remote?: RemoteModels;
+}
+
+export class InferenceService {
+  readonly #engine: Engine | undefined;
+  #remote: RemoteModels | undefined;
+  readonly #created = Math.floor(Date.now() / 1000);
+
+  constructor(init: InferenceServiceInit) {
+    this.#engine = init.engine;
+    this.#remote = init.remote;
+  }
+
+  /** Attaches the mesh once it is up (the HTTP API starts serving before it). */
+  setRemote(remote: RemoteModels | undefined): void {
+    this.#remote = remote;
+  }
+
+  get engine(): Engine | undefined {
+    return this.#engine;
+  }
+
+  listModels(): ModelEntry[] {
+    const out: ModelEntry[] = [];
+    const local = this.#engine?.model;
+    const remote = this.#remote?.list() ?? [];
+    if (local != null) {
+      const elsewhere = remote.find((m) => m.id === local.id)?.providers ?? 0;
+      out.push({
+        id: local.id,
+        object: 'model',
+        created: this.#created,
+        owned_by: 'token.place',
+        tokenplace: {
+          served_by: 'this-node',
+          providers: 1 + elsewhere,
+          family: local.family,
+          parameters: local.parameters,
+          quantization: local.quantization,
+          context_length: local.contextLength,
+          built_in: local.builtIn,
+        },
+      });
+    }
+    for (const m of remote) {
+      if (m.id === local?.id) continue;
+      out.push({
+        id: m.id,
+        object: 'model',
+        created: this.#created,
+        owned_by: 'token.place',
+        tokenplace: {
+          served_by: 'mesh',
+          providers: m.providers,
+          ...(m.card != null
+            ? {
+                family: m.card.family,
+                parameters: m.card.parameters,
+                quantization: m.card.quantization,
+                context_length: m.card.contextLength,
+              }
+            : {}),
+        },
+      });
+    }
+    return out;
+  }
+
+  getModel(id: string): ModelEntry | undefined {
+    return this.listModels().find((m) => m.id === id);
+  }
+
+  /** Runs one request. Never throws: failures are `error` events. */
+  async *run(
+    endpoint: InferenceEndpoint,
+    body: unknown,
+    options: { signal: AbortSignal },
+  ): AsyncGenerator<ResponseEvent> {
+    let request: ParsedRequest;
+    try {
+      if (body == null || typeof body !== 'object' || Array.isArray(body)) {
+        throw invalidRequest('The request body must be a JSON object.');
+      }
+      request =
+        endpoint === 'chat.completions' ? parseChatRequest(body) : parseCompletionRequest(body);
+    } catch (err) {
+      yield errorEvent(err);
+      return;
+    }
+    if (this.#engine != null && request.model === this.#engine.model.id) {
+      yield* this.#runLocal(this.#engine, request, options.signal);
+      return;
+    }
+    const remote = this.#remote;
+    if (remote != null && remote.list().some((m) => m.id === request.model)) {
+      yield* remote.run(endpoint, body as Record<string, unknown>, request.model, options);
+      return;
+    }
+    yield errorEvent(modelNotFound(request.model));
+  }
+
+  async *#runLocal(
+    engine: Engine,
+    request: ParsedRequest,
+    signal: AbortSignal,
+  ): AsyncGenerator<ResponseEvent> {
+    const builder = new ResponseBuilder(request.kind, request.model, request.includeUsage);
+    const generation: AsyncGenerator<EngineEvent> =
+      request.kind === 'chat'
+        ? engine.chat(request.messages!, { ...request.options, signal })
+        : engine.complete(request.prompt!, { ...request.options, signal });
+    const started = performance.now();
+    let text = request.echo === true ? request.prompt! : '';
+    let sentAny = false;
+    try {
+      if (request.stream && request.echo === true && text !== '') {
+        yield { type: 'chunk', data: builder.delta(text, true) };
+        sentAny = true;
+      }
+      for await (const event of generation) {
+        if (event.type === 'token') {
+          if (request.stream) {
+            yield { type: 'chunk', data: builder.delta(event.text, !sentAny) };
+            sentAny = true;
+          } else {
+            text += event.text;
+          }
+          continue;
+        }
+        const usage = usageOf(event.usage);
+        log(
+          '%s done: %d prompt + %d completion tokens in %d ms',
+          builder.id,
+          usage.prompt_tokens,
+          usage.completion_tokens,
+          Math.round(performance.now() - started),
+        );
+        if (!request.stream) {
+          yield {
+            type: 'result',
+            status: 200,
+            data: builder.result(text, event.finishReason, usage),
+          };
+          return;
+        }
+        if (!sentAny) yield { type: 'chunk', data: builder.delta('', true) };
+        yield { type: 'chunk', data: builder.finish(event.finishReason) };
+        if (request.includeUsage) yield { type: 'chunk', data: builder.usage(usage) };
+        yield { type: 'done' };
+        return;
+      }
+      // The engine ends every generation with an `end` event unless it was aborted.
+      if (!signal.aborted) yield errorEvent(new Error('generation ended without an end event'));
+    } catch (err) {
+      if (signal.aborted) return;
+      yield errorEvent(err);
+    } finally {
+      await generation.return(undefined);
+    }
+  }
+}
+
+/** Any failure as a final `error` event (OpenAI-shaped, nothing internal exposed). */
+export function errorEvent(err: unknown): ResponseEvent {
+  let e: OpenAIError;
+  if (err instanceof EngineBusyError) e = busy(err.retryAfterMs);
+  else if (err instanceof InvalidRequestError) e = invalidRequest(err.message, err.param ?? null);
+  else {
+    if (!(err instanceof OpenAIError))
+      log.error('request failed: %s', (err as Error)?.name ?? typeof err);
+    e = toOpenAIError(err);
+  }
+  const event: ResponseEvent = { type: 'error', status: e.status, error: e.toBody() };
+  if (e.retryAfterMs != null) event.retryAfterMs = Math.round(e.retryAfterMs);
+  return event;
+}
