@@ -1,83 +1,113 @@
 // The OpenAI shim's cost: demo-model tokens/s in-process vs through the shim's streaming
-// endpoint (side by side, interleaved, same engine), and the shim's extra time to first
-// token. Targets (issue #3): ratio ≥ 0.95, extra TTFT ≤ 5 ms p50.
+// endpoint, measured side by side and interleaved in one run, and the shim's extra time
+// to first token. The node runs as users run it, `token.place node` in its own process;
+// the in-process baseline is the same engine configuration in this process.
+// Targets (issue #3): ratio ≥ 0.95, extra TTFT ≤ 5 ms p50.
 import { afterAll, beforeAll, test } from 'vitest';
+import { Agent, request } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadNodeConfig } from '../node/config.js';
-import { startNode, type RunningNode } from '../node/node.js';
+import { createEngine, type Engine } from '../node/engine/index.js';
+import { startCli, type CliProcess } from '../tests/helpers/cli.js';
 import { figure, median, record } from './figures.js';
 
 const TOKENS = 400;
-const ROUNDS = 9;
-let node: RunningNode;
+const ROUNDS = 11;
+let engine: Engine;
+let node: CliProcess;
+let apiUrl: string;
 let dataDir: string;
+const agent = new Agent({ keepAlive: true });
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'tokenplace-bench-'));
-  node = await startNode({ ...loadNodeConfig([], {}), dataDir, apiPort: 0, maxConcurrency: 1 });
+  engine = await createEngine({ model: 'demo', dataDir, maxConcurrency: 1 });
+  node = startCli([
+    'node',
+    '--api-port',
+    '0',
+    '--data-dir',
+    dataDir,
+    '--max-concurrency',
+    '1',
+    '--log-level',
+    'error',
+  ]);
+  apiUrl = (await node.waitFor(/OpenAI API\s+(http:\/\/\S+\/v1)/))[1]!;
 });
 afterAll(async () => {
   await node.stop();
+  await engine.close();
   await rm(dataDir, { recursive: true, force: true });
 });
 
-async function inProcess(): Promise<{ tokensPerSecond: number; ttftMs: number }> {
+interface Run {
+  tokensPerSecond: number;
+  ttftMs: number;
+}
+
+async function inProcess(): Promise<Run> {
   const t0 = performance.now();
   let first = 0;
   let tokens = 0;
-  for await (const event of node.engine!.complete('a', { maxTokens: TOKENS, temperature: 0 })) {
-    if (event.type === 'token') {
-      if (tokens === 0) first = performance.now() - t0;
-      tokens++;
-    } else tokens = event.usage.completionTokens;
+  for await (const event of engine.complete('a', { maxTokens: TOKENS, temperature: 0 })) {
+    if (event.type === 'token' && first === 0) first = performance.now() - t0;
+    if (event.type === 'end') tokens = event.usage.completionTokens;
   }
   return { tokensPerSecond: tokens / ((performance.now() - t0) / 1000), ttftMs: first };
 }
 
-async function throughShim(): Promise<{ tokensPerSecond: number; ttftMs: number }> {
-  const t0 = performance.now();
-  const res = await fetch(`${node.apiUrl}/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      model: 'demo',
-      prompt: 'a',
-      max_tokens: TOKENS,
-      temperature: 0,
-      stream: true,
-    }),
+/**
+ * Streams one completion with node:http on a keep-alive agent: a lean client, so the
+ * figure is the shim's cost rather than an HTTP client library's.
+ */
+function throughShim(): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const req = request(
+      `${apiUrl}/completions`,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        // The client stays light (the machine has two cores, and the node needs one for
+        // llama.cpp and one for itself): it notes the first byte and reads the token count
+        // from the final usage chunk instead of parsing every event.
+        let first = 0;
+        let tail = '';
+        res.setEncoding('utf8');
+        res.on('data', (data: string) => {
+          if (first === 0) first = performance.now() - t0;
+          tail = (tail + data).slice(-2048);
+        });
+        res.on('end', () => {
+          const usage = /"completion_tokens":(\d+)/.exec(tail);
+          const tokens = usage == null ? 0 : Number(usage[1]);
+          resolve({ tokensPerSecond: tokens / ((performance.now() - t0) / 1000), ttftMs: first });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(
+      JSON.stringify({
+        model: 'demo',
+        prompt: 'a',
+        max_tokens: TOKENS,
+        temperature: 0,
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
+    );
   });
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let buffered = '';
-  let first = 0;
-  let tokens = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    buffered += decoder.decode(value, { stream: true });
-    let end: number;
-    while ((end = buffered.indexOf('\n\n')) !== -1) {
-      const event = buffered.slice(0, end);
-      buffered = buffered.slice(end + 2);
-      if (!event.startsWith('data: {')) continue;
-      const chunk = JSON.parse(event.slice(6)) as { choices: Array<{ text: string }> };
-      if (chunk.choices[0]?.text) {
-        if (tokens === 0) first = performance.now() - t0;
-        tokens++;
-      }
-    }
-  }
-  return { tokensPerSecond: tokens / ((performance.now() - t0) / 1000), ttftMs: first };
 }
 
 test('OpenAI shim: throughput ratio and extra time to first token', async () => {
-  await inProcess();
-  await throughShim();
-  const local: Array<{ tokensPerSecond: number; ttftMs: number }> = [];
-  const shim: Array<{ tokensPerSecond: number; ttftMs: number }> = [];
+  for (let i = 0; i < 2; i++) {
+    await inProcess();
+    await throughShim();
+  }
+  const local: Run[] = [];
+  const shim: Run[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     local.push(await inProcess());
     shim.push(await throughShim());
@@ -87,13 +117,13 @@ test('OpenAI shim: throughput ratio and extra time to first token', async () => 
   const extraTtft = median(shim.map((r) => r.ttftMs)) - median(local.map((r) => r.ttftMs));
   await record('shim', [
     figure(
-      'demo model tok/s, in-process',
+      'demo tok/s, in-process',
       localTps,
       'tok/s',
       undefined,
       `${TOKENS} tokens, median of ${ROUNDS}`,
     ),
-    figure('demo model tok/s, through the shim (SSE)', shimTps, 'tok/s'),
+    figure('demo tok/s, through the shim (SSE)', shimTps, 'tok/s'),
     figure('shim / in-process tok/s', shimTps / localTps, 'ratio', { op: '>=', value: 0.95 }),
     figure('shim extra time to first token (p50)', extraTtft, 'ms', { op: '<=', value: 5 }),
   ]);

@@ -16,6 +16,7 @@ export default defineConfig({
     hookTimeout: 300_000,
     projects: [
       {
+        extends: true,
         test: {
           name: 'bench-node',
           environment: 'node',
@@ -26,6 +27,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         plugins: [platformTwins()],
         // COOP/COEP make the page cross-origin isolated: performance.now() then has 5 µs
         // resolution instead of 100 µs.

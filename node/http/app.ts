@@ -16,7 +16,6 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
-import { stream, streamSSE } from 'hono/streaming';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { logger } from '@libp2p/logger';
 import {
@@ -36,6 +35,7 @@ import {
 import type { Keyring } from '../keyring.js';
 import type { InferenceService } from '../service.js';
 import { serveSealedRequest } from '../sealed.js';
+import { StreamingBody } from './body.js';
 import { invalidRequest, modelNotFound, OpenAIError } from '../openai/errors.js';
 
 const log = logger('tokenplace:node:http');
@@ -74,6 +74,18 @@ export interface HttpApiInit {
   /** Called after each API request (for the CLI's request log; ids and timings only). */
   onRequest?(record: RequestRecord): void;
 }
+
+/**
+ * Streaming responses declare chunked encoding up front: without it @hono/node-server
+ * waits a timer tick for the body to end (to compute a Content-Length) before sending
+ * anything, which would delay the first token.
+ */
+const STREAM_HEADERS = {
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache',
+  connection: 'keep-alive',
+  'transfer-encoding': 'chunked',
+} as const;
 
 const LOOPBACK_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
 
@@ -260,22 +272,29 @@ export function createHttpApi(init: HttpApiInit): Hono {
       if (event.type === 'error') return eventErrorResponse(c, event);
       return errorResponse(c, new OpenAIError(500, 'Unexpected end of answer.', 'server_error'));
     }
-    return streamSSE(c, async (sse) => {
-      sse.onAbort(onAbort);
+    const out = new StreamingBody(onAbort);
+    void (async () => {
       try {
-        await sse.writeSSE({ data: JSON.stringify(event.data) });
+        await out.write(`data: ${JSON.stringify(event.data)}\n\n`);
         for await (const next of events) {
-          if (next.type === 'chunk') await sse.writeSSE({ data: JSON.stringify(next.data) });
+          if (out.closed) break;
+          if (next.type === 'chunk') await out.write(`data: ${JSON.stringify(next.data)}\n\n`);
           else if (next.type === 'error')
-            await sse.writeSSE({ data: JSON.stringify({ error: next.error }) });
-          if (next.type === 'done') await sse.writeSSE({ data: '[DONE]' });
+            await out.write(`data: ${JSON.stringify({ error: next.error })}\n\n`);
+          if (next.type === 'done') await out.write('data: [DONE]\n\n');
           if (next.type !== 'chunk') break;
         }
+      } catch (err) {
+        log('stream ended early: %s', (err as Error).name);
       } finally {
+        out.close();
         controller.abort(new Error('response finished'));
         c.req.raw.signal.removeEventListener('abort', onAbort);
         await events.return(undefined);
       }
+    })();
+    return new Response(out.stream, {
+      headers: STREAM_HEADERS,
     });
   }
 
@@ -314,20 +333,29 @@ export function createHttpApi(init: HttpApiInit): Hono {
         'content-type': SEALED_RESPONSE_TYPE,
       });
     }
-    c.header('content-type', SEALED_RESPONSE_TYPE);
-    c.header('cache-control', 'no-store');
-    return stream(c, async (out) => {
-      out.onAbort(onAbort);
+    const out = new StreamingBody(onAbort);
+    void (async () => {
       try {
         await out.write(encodeFrame(first.value));
-        for await (const frame of frames) await out.write(encodeFrame(frame));
+        for await (const frame of frames) {
+          if (out.closed) break;
+          await out.write(encodeFrame(frame));
+        }
       } catch (err) {
         log('sealed stream ended early: %s', (err as Error).name);
       } finally {
+        out.close();
         controller.abort(new Error('response finished'));
         c.req.raw.signal.removeEventListener('abort', onAbort);
         await frames.return(undefined);
       }
+    })();
+    return new Response(out.stream, {
+      headers: {
+        ...STREAM_HEADERS,
+        'content-type': SEALED_RESPONSE_TYPE,
+        'cache-control': 'no-store',
+      },
     });
   }
 

@@ -27,7 +27,10 @@ describe('cancellation', () => {
     // The openai client ends the iteration quietly when its signal aborts.
     for await (const chunk of stream) {
       if (chunk.choices[0]?.text) received++;
-      if (received === 20) controller.abort();
+      if (received === 20) {
+        controller.abort();
+        break;
+      }
     }
     expect(received).toBe(20);
     await expect.poll(() => node!.engine!.load().active, { timeout: 2_000 }).toBe(0);
