@@ -13,10 +13,23 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  start: {
+    summary:
+      'a local mesh in one command: bootstrap + inference node + web chat (what npm start runs)',
+    run: async (argv) =>
+      (await import('./start.js')).runStartCommand(argv, { version: readPackageVersion() }),
+  },
   node: {
     summary: 'run an inference node: serve a model, with an OpenAI-compatible API on localhost',
     run: async (argv) =>
       (await import('../node/main.js')).runNodeCommand(argv, { version: readPackageVersion() }),
+  },
+  bootstrap: {
+    summary: 'run a bootstrap: relay, directory and DHT server, web chat and OpenAI gateway',
+    run: async (argv) =>
+      (await import('../bootstrap/main.js')).runBootstrapCommand(argv, {
+        version: readPackageVersion(),
+      }),
   },
 };
 

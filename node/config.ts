@@ -12,7 +12,7 @@ export const NODE_OPTIONS = {
     placeholder: '<model>',
     default: 'demo',
     description:
-      "model to serve: 'demo' (built-in test model), 'demo-random', a path to a .gguf file, an hf:<owner>/<repo>/<file>.gguf URI, or 'none'",
+      "model to serve: 'demo' (built-in test model), 'demo-endless', 'demo-random', a path to a .gguf file, an hf:<owner>/<repo>/<file>.gguf URI, or 'none'",
   },
   modelId: {
     type: 'string',
@@ -88,6 +88,29 @@ export const NODE_OPTIONS = {
     choices: ['auto', 'off'],
     description:
       "use a GPU when one works ('auto'), or the CPU only ('off') (default: auto; off for the demo model)",
+  },
+  bootstrap: {
+    type: 'list',
+    placeholder: '<multiaddr>',
+    description:
+      'join the mesh through this bootstrap (repeatable; each ends in /p2p/<peer id>). Without one the node serves its API only',
+  },
+  listen: {
+    type: 'list',
+    placeholder: '<multiaddr>',
+    default: ['/ip4/0.0.0.0/tcp/0'],
+    description:
+      "addresses for directly reachable peers (repeatable; 'none' for relay only); relayed WebRTC is always on",
+  },
+  announce: {
+    type: 'list',
+    placeholder: '<multiaddr>',
+    description: 'public addresses to advertise instead of the listen addresses (repeatable)',
+  },
+  allowPrivateAddresses: {
+    type: 'boolean',
+    description:
+      'LAN/loopback mesh: keep private addresses in DHT records and skip public STUN servers',
   },
   logLevel: {
     type: 'string',

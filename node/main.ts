@@ -38,6 +38,9 @@ export function banner(node: RunningNode, version: string): string {
     ...model.slice(1).map((l) => `              ${l}`),
     `  OpenAI API  ${node.apiUrl}`,
     `  Peer ID     ${node.identity.peerId.toString()}`,
+    node.mesh != null
+      ? `  Mesh        ${node.mesh.connectedBootstraps()} of ${node.config.bootstrap.length} bootstrap(s) connected; other models are routed to the mesh`
+      : '  Mesh        off (pass --bootstrap <multiaddr> to join a mesh)',
     `  HPKE key    ${fingerprintOf(node.keyring.currentPublicKey)}`,
   ];
   if (node.config.apiKey != null) lines.push('  Auth        bearer API key required');
@@ -115,12 +118,13 @@ export async function runNodeCommand(
     process.off('SIGINT', onEarlySignal);
     process.off('SIGTERM', onEarlySignal);
   }
-  stdout.write(`${banner(node, ctx.version)}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  // Listen for Ctrl-C before printing the banner: whoever reads the banner may stop us at once.
+  const stopRequested = new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
   });
+  stdout.write(`${banner(node, ctx.version)}\n`);
+  await stopRequested;
   stdout.write('  Stopping…\n');
   await node.stop();
   const { disposeLlamaBackends } = await import('./engine/index.js');

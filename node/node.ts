@@ -21,6 +21,7 @@ import { createHttpApi, type RequestRecord } from './http/app.js';
 import { identityPath, loadIdentity, type Identity } from './identity.js';
 import { Keyring } from './keyring.js';
 import { InferenceService } from './service.js';
+import type { Mesh } from './mesh/index.js';
 
 const log = logger('tokenplace:node');
 
@@ -42,6 +43,8 @@ export interface RunningNode {
   /** The OpenAI base URL, e.g. `http://127.0.0.1:8000/v1`. */
   apiUrl: string;
   apiPort: number;
+  /** Mesh membership, when the node was given bootstraps. */
+  mesh: Mesh | undefined;
   stop(): Promise<void>;
 }
 
@@ -124,6 +127,21 @@ export async function startNode(
       );
     });
     const apiUrl = `http://${urlHost(config.apiHost === '0.0.0.0' ? '127.0.0.1' : config.apiHost)}:${address.port}/v1`;
+    let mesh: Mesh | undefined;
+    if (config.bootstrap.length > 0) {
+      const { startMesh } = await import('./mesh/index.js');
+      mesh = await startMesh({
+        identity,
+        ...(engine != null ? { engine } : {}),
+        keyring,
+        replay,
+        service,
+        bootstraps: config.bootstrap,
+        listen: config.listen,
+        announce: config.announce,
+        allowPrivateAddresses: config.allowPrivateAddresses,
+      });
+    }
     let stopping: Promise<void> | undefined;
     const running: RunningNode = {
       config,
@@ -134,8 +152,10 @@ export async function startNode(
       replay,
       apiUrl,
       apiPort: address.port,
+      mesh,
       stop: () =>
         (stopping ??= (async () => {
+          await mesh?.stop();
           await new Promise<void>((resolve) => {
             server!.close(() => resolve());
             (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();

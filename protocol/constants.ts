@@ -20,6 +20,8 @@ export const MAX_INFERENCE_FRAME_BYTES = 1024 * 1024;
 export const MAX_REQUEST_PLAINTEXT_BYTES = 512 * 1024;
 /** Largest plaintext in one sealed response chunk (a whole non-streamed answer fits). */
 export const MAX_CHUNK_PLAINTEXT_BYTES = 512 * 1024;
+/** Most events one sealed chunk may carry (a node batches events that are ready together). */
+export const MAX_EVENTS_PER_CHUNK = 1024;
 /** Most chunks one response may carry before the reader gives up. */
 export const MAX_CHUNKS_PER_RESPONSE = 1 << 20;
 /** How far a request timestamp may differ from the node's clock. */

@@ -12,6 +12,8 @@
  * - `records`: signed key records and model cards
  * - `replay`: the node's replay/staleness guard
  * - `cid`: DHT keys for models
+ * - `mesh`: the client side of the mesh protocols over any libp2p node
+ * - `options`: declarative command-line options for every role
  *
  * @example
  * ```ts
@@ -27,6 +29,7 @@ export * from './errors.js';
 export * from './framing.js';
 export * from './hpke.js';
 export * from './inference.js';
+export * from './mesh.js';
 export * from './messages.js';
 export * from './options.js';
 export * from './records.js';

@@ -8,15 +8,15 @@
  * 2. node → client  `NodeToClientError` if it cannot open the request (unknown key,
  *    decrypt failure, stale, replay, overload); nothing else follows.
  * 3. node → client  `NodeToClientResponseStart` {nonce}, then `NodeToClientChunk`s, each
- *    the seal of one `ResponseEvent`; the chunk carrying `done`, `result` or `error` is
- *    final. The client stops reading after the final chunk; a stream that ends before
+ *    the seal of a JSON array of `ResponseEvent`s (those ready together); the chunk
+ *    ending with `done`, `result` or `error` is final. The client stops reading after the final chunk; a stream that ends before
  *    it is a `TruncatedResponseError`.
  *
  * @example
  * ```ts
  * const { message, reader } = await sealInferenceRequest(nodeKey, { endpoint, body });
  * // send `message`, then for each received frame:
- * const event = await reader.accept(frame); // ResponseEvent | undefined
+ * const events = await reader.accept(frame); // ResponseEvent[]
  * ```
  */
 import { fromBase64Url, toBase64Url, utf8 } from './bytes.js';
@@ -36,8 +36,9 @@ import {
 } from './errors.js';
 import { openWithKey, requestInfo, ResponseOpener, ResponseSealer, sealToKey } from './hpke.js';
 import {
-  ResponseEvent,
+  ResponseEvents,
   SealedRequestPlaintext,
+  type ResponseEvent,
   type ClientToNodeRequest,
   type InferenceEndpoint,
   type NodeToClientError,
@@ -106,8 +107,8 @@ export class ResponseReader {
     return this.#opener.finished;
   }
 
-  /** Takes one frame; returns the event it carried, or undefined for `response-start`. */
-  async accept(message: NodeToClientInferenceMessage): Promise<ResponseEvent | undefined> {
+  /** Takes one frame; returns the events it carried (none for `response-start`). */
+  async accept(message: NodeToClientInferenceMessage): Promise<ResponseEvent[]> {
     switch (message.type) {
       case 'error':
         throw new RemoteError(message.code, message.message, {
@@ -116,15 +117,18 @@ export class ResponseReader {
         });
       case 'response-start':
         this.#opener.begin(fromBase64Url(message.nonce));
-        return undefined;
+        return [];
       case 'chunk': {
         const plaintext = await this.#opener.open(fromBase64Url(message.ct), message.final);
-        const event = decodeMessage(plaintext, ResponseEvent);
-        const terminal = event.type !== 'chunk';
-        if (terminal !== message.final) {
-          throw new InvalidMessageError('final flag does not match the event');
+        const events = decodeMessage(plaintext, ResponseEvents);
+        const terminal = events.findIndex((e) => e.type !== 'chunk');
+        if (terminal !== -1 && terminal !== events.length - 1) {
+          throw new InvalidMessageError('events after the end of the response');
         }
-        return event;
+        if ((terminal !== -1) !== message.final) {
+          throw new InvalidMessageError('final flag does not match the events');
+        }
+        return events;
       }
     }
   }
@@ -139,8 +143,7 @@ export class ResponseReader {
     messages: AsyncIterable<NodeToClientInferenceMessage>,
   ): AsyncGenerator<ResponseEvent> {
     for await (const message of messages) {
-      const event = await this.accept(message);
-      if (event != null) yield event;
+      yield* await this.accept(message);
       if (this.finished) return;
     }
     this.end();
@@ -194,15 +197,28 @@ export class ResponseWriter {
     return { type: 'response-start', nonce: toBase64Url(this.#sealer.nonce) };
   }
 
-  /** Seals one event; `done`, `result` and `error` are final and end the response. */
-  async event(event: ResponseEvent): Promise<NodeToClientInferenceMessage> {
+  /**
+   * Seals events that are ready together into one chunk. A `done`, `result` or `error`
+   * event ends the response: it must come last, and makes the chunk final.
+   */
+  async events(events: readonly ResponseEvent[]): Promise<NodeToClientInferenceMessage> {
     if (!this.#started) throw new InvalidMessageError('response not started');
-    const plaintext = utf8(JSON.stringify(event));
-    if (plaintext.length > MAX_CHUNK_PLAINTEXT_BYTES) {
-      throw new FrameTooLargeError('response event too large for one chunk');
+    if (events.length === 0) throw new InvalidMessageError('a chunk carries at least one event');
+    const terminal = events.findIndex((e) => e.type !== 'chunk');
+    if (terminal !== -1 && terminal !== events.length - 1) {
+      throw new InvalidMessageError('events after the end of the response');
     }
-    const final = event.type !== 'chunk';
+    const plaintext = utf8(JSON.stringify(events));
+    if (plaintext.length > MAX_CHUNK_PLAINTEXT_BYTES) {
+      throw new FrameTooLargeError('response events too large for one chunk');
+    }
+    const final = terminal !== -1;
     return { type: 'chunk', final, ct: toBase64Url(await this.#sealer.seal(plaintext, final)) };
+  }
+
+  /** Seals one event (see `events`). */
+  event(event: ResponseEvent): Promise<NodeToClientInferenceMessage> {
+    return this.events([event]);
   }
 }
 

@@ -7,7 +7,11 @@
  * payload bytes plus a signature over them, so no canonical JSON is needed.
  */
 import { z } from 'zod';
-import { MAX_CHUNK_PLAINTEXT_BYTES, MAX_REQUEST_PLAINTEXT_BYTES } from './constants.js';
+import {
+  MAX_CHUNK_PLAINTEXT_BYTES,
+  MAX_EVENTS_PER_CHUNK,
+  MAX_REQUEST_PLAINTEXT_BYTES,
+} from './constants.js';
 import { WIRE_ERROR_CODES } from './errors.js';
 
 // ---------------------------------------------------------------- building blocks
@@ -210,6 +214,14 @@ export const ResponseEvent = z.discriminatedUnion('type', [
 ]);
 export type ResponseEvent = z.infer<typeof ResponseEvent>;
 
+/**
+ * The plaintext of one sealed chunk: the events that were ready together, in order
+ * (a fast model produces several tokens between two writes). Only the last may be
+ * terminal (`done`, `result`, `error`), and it is iff the chunk is final.
+ */
+export const ResponseEvents = z.array(ResponseEvent).min(1).max(MAX_EVENTS_PER_CHUNK);
+export type ResponseEvents = z.infer<typeof ResponseEvents>;
+
 // ---------------------------------------------------------------- /tokenplace/info/1.0.0
 
 export const ClientToNodeInfoRequest = z.strictObject({ type: z.literal('info-request') });
@@ -225,3 +237,46 @@ export const NodeToClientInfo = z.strictObject({
   load: Load,
 });
 export type NodeToClientInfo = z.infer<typeof NodeToClientInfo>;
+
+// ---------------------------------------------------------------- /tokenplace/directory/1.0.0
+
+/** Most providers a directory returns for one lookup. */
+export const MAX_DIRECTORY_PROVIDERS = 64;
+
+export const ClientToDirectoryLookup = z.strictObject({
+  type: z.literal('lookup'),
+  /** Only providers of this model; omitted: every inference node the directory knows. */
+  model: ModelId.optional(),
+  /** At most this many providers. @default MAX_DIRECTORY_PROVIDERS */
+  limit: int(1, MAX_DIRECTORY_PROVIDERS).optional(),
+});
+export type ClientToDirectoryLookup = z.infer<typeof ClientToDirectoryLookup>;
+
+export const DirectoryProvider = z.strictObject({
+  peerId: PeerIdString,
+  /** Where to dial it (multiaddr strings; relay circuit and WebRTC addresses included). */
+  addrs: z.array(z.string().min(1).max(512)).max(16),
+  /** The node's own signed model cards, relayed unchanged: a directory cannot forge them. */
+  cards: z.array(SignedEnvelope).max(16),
+});
+export type DirectoryProvider = z.infer<typeof DirectoryProvider>;
+
+export const DirectoryToClientProviders = z.strictObject({
+  type: z.literal('providers'),
+  providers: z.array(DirectoryProvider).max(MAX_DIRECTORY_PROVIDERS),
+});
+export type DirectoryToClientProviders = z.infer<typeof DirectoryToClientProviders>;
+
+/** `GET /bootstrap.json` on a bootstrap's HTTP port: how a browser reaches its libp2p side. */
+export const BootstrapInfo = z.strictObject({
+  peerId: PeerIdString,
+  /** Multiaddrs a browser can dial (WebSockets), with `/p2p/<peerId>`. */
+  multiaddrs: z.array(z.string().min(1).max(512)).min(1).max(16),
+  /**
+   * Set by a bootstrap run with `--allow-private-addresses` (a loopback or LAN mesh): the
+   * web app may then dial `ws://` and private addresses and skip STUN. Absent or false:
+   * the browser keeps libp2p's defaults (`wss://` and public addresses only).
+   */
+  allowPrivateAddresses: z.boolean().optional(),
+});
+export type BootstrapInfo = z.infer<typeof BootstrapInfo>;

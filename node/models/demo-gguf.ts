@@ -15,6 +15,9 @@
  *   continue `a→b→…→z→a` and `0→1→…→9→0` forever; `{` is followed by `}` and EOS (what a
  *   JSON grammar turns a chat reply into); every other token repeats itself. The q/k/v and
  *   gate/up weights stay random, so llama.cpp does the full amount of work.
+ * - `endless`: the scripted model, except that its reply never ends: after the final `.`
+ *   it starts over at ` I`, so a chat answer is `Hello! I am a tiny test model. I am a tiny
+ *   test model. …` until `max_tokens` or the client stops it (for Stop/abort journeys).
  * - `random`: every weight is seeded noise. Output is gibberish (even partial UTF-8) but
  *   reproducible; use it for load and plumbing tests.
  *
@@ -25,7 +28,7 @@
 import { createHash } from 'node:crypto';
 
 /** Which demo model to build. */
-export type DemoModelVariant = 'scripted' | 'random';
+export type DemoModelVariant = 'scripted' | 'endless' | 'random';
 
 /** The whole chat reply of the scripted demo model, to any conversation. */
 export const DEMO_SCRIPTED_REPLY = 'Hello! I am a tiny test model.';
@@ -43,6 +46,7 @@ export const DEMO_CONTEXT_LENGTH = 512;
  */
 export const DEMO_MODEL_SHA256: Readonly<Record<DemoModelVariant, string>> = Object.freeze({
   scripted: 'b986068fddbb38b6287e12c990d04f30b4c16d1b21d5279423f0a3ab6091fc96',
+  endless: '55c4e794d88edf50dc08aca5796848d7fc72a434d0f807481e144c25ba497ff3',
   random: '5caa515778ede1b46032eb6d3c85f86c13bb21d60cca0419394f4a966fcd90eb',
 });
 
@@ -224,7 +228,10 @@ const REPLY_WORDS = ['\n', 'Hello', '!', ' I', ' am', ' a', ' tiny', ' test', ' 
  * `runnerUp` holds deliberate second choices (weaker logits): after `\n` the model's
  * second choice is `{`, so a JSON grammar that forbids `Hello` gets `{`, then `}`, then EOS.
  */
-function buildScript(vocab: Vocabulary): { next: Int32Array; runnerUp: Map<number, number> } {
+function buildScript(
+  vocab: Vocabulary,
+  endless = false,
+): { next: Int32Array; runnerUp: Map<number, number> } {
   const id = (text: string): number => {
     const found = vocab.idOf.get(byteLevel(text));
     if (found === undefined)
@@ -240,7 +247,8 @@ function buildScript(vocab: Vocabulary): { next: Int32Array; runnerUp: Map<numbe
   for (let i = 0; i < 10; i++) next[zero + i] = zero + ((i + 1) % 10);
   const reply = REPLY_WORDS.map(id);
   for (let i = 0; i + 1 < reply.length; i++) next[reply[i]!] = reply[i + 1]!;
-  next[reply[reply.length - 1]!] = vocab.imEnd;
+  // The endless variant loops from the final '.' back to ' I' instead of ending.
+  next[reply[reply.length - 1]!] = endless ? id(' I') : vocab.imEnd;
   next[vocab.imEnd] = vocab.imEnd;
   next[id('{')] = id('}');
   next[id('}')] = vocab.imEnd;
@@ -356,11 +364,11 @@ function buildTensors(
     random(`${p}attn_k.weight`, [nEmbd, kvDim], invSqrtEmbd);
     random(`${p}attn_v.weight`, [nEmbd, kvDim], invSqrtEmbd);
     // Scripted: zero output projections, so each block adds nothing to the residual stream.
-    if (variant === 'scripted') constant(`${p}attn_output.weight`, [nEmbd, nEmbd], 0);
+    if (variant !== 'random') constant(`${p}attn_output.weight`, [nEmbd, nEmbd], 0);
     else random(`${p}attn_output.weight`, [nEmbd, nEmbd], invSqrtEmbd);
     constant(`${p}ffn_norm.weight`, [nEmbd], 1);
     random(`${p}ffn_gate.weight`, [nEmbd, nFf], invSqrtEmbd);
-    if (variant === 'scripted') constant(`${p}ffn_down.weight`, [nFf, nEmbd], 0);
+    if (variant !== 'random') constant(`${p}ffn_down.weight`, [nFf, nEmbd], 0);
     else random(`${p}ffn_down.weight`, [nFf, nEmbd], 1 / Math.sqrt(nFf));
     random(`${p}ffn_up.weight`, [nEmbd, nFf], invSqrtEmbd);
   }
@@ -591,13 +599,13 @@ export function generateDemoGguf(
   variant: DemoModelVariant = 'scripted',
   options: DemoGgufOptions = {},
 ): DemoGguf {
-  if (variant !== 'scripted' && variant !== 'random') {
+  if (variant !== 'scripted' && variant !== 'endless' && variant !== 'random') {
     throw new RangeError(`unknown demo model variant ${JSON.stringify(variant)}`);
   }
   const shape = resolveShape(options);
   const vocab = buildVocabulary();
   const nVocab = vocab.tokens.length;
-  const script = variant === 'scripted' ? buildScript(vocab) : undefined;
+  const script = variant !== 'random' ? buildScript(vocab, variant === 'endless') : undefined;
   const tensors = buildTensors(variant, shape, vocab, script);
   const selfCheck = script ? checkScript(tensors, shape.nEmbd, nVocab, script) : undefined;
 

@@ -4,6 +4,7 @@
  * | value | resolves to |
  * | --- | --- |
  * | `demo` (default) | the scripted built-in model, written on first use to `<dataDir>/models/` |
+ * | `demo-endless` | the scripted model with a never-ending reply (Stop/abort journeys) |
  * | `demo-random` | the random-weights built-in model (load tests) |
  * | `/path/file.gguf`, `./file.gguf`, `~/file.gguf` | that file: it must exist, be a file and start with `GGUF` |
  * | `hf:<owner>/<repo>/<path>/<file>.gguf[#branch]` | a Hugging Face file, cached in `<dataDir>/models/` |
@@ -38,6 +39,7 @@ export const DEFAULT_MODEL = 'demo';
 /** The built-in models, by `--model` value. */
 export const BUILT_IN_MODELS: Readonly<Record<string, DemoModelVariant>> = Object.freeze({
   demo: 'scripted',
+  'demo-endless': 'endless',
   'demo-random': 'random',
 });
 

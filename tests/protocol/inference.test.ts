@@ -72,6 +72,29 @@ describe('sealed inference exchange', () => {
     expect(received).toEqual(events);
   });
 
+  it('carries several events in one chunk, in order, and insists the terminal one comes last', async () => {
+    const { nodeKey, open } = await setup();
+    const { message, reader } = await sealInferenceRequest(nodeKey, {
+      endpoint: 'completions',
+      body,
+    });
+    const { writer } = await open(message);
+    const batch: ResponseEvent[] = [
+      { type: 'chunk', data: { text: 'a' } },
+      { type: 'chunk', data: { text: 'b' } },
+      { type: 'done' },
+    ];
+    await reader.accept(writer.start());
+    await expect(writer.events([{ type: 'done' }, { type: 'chunk', data: {} }])).rejects.toThrow(
+      /after the end/,
+    );
+    await expect(writer.events([])).rejects.toThrow(/at least one event/);
+    const frame = await writer.events(batch);
+    expect(frame).toMatchObject({ type: 'chunk', final: true });
+    expect(await reader.accept(frame)).toEqual(batch);
+    expect(reader.finished).toBe(true);
+  });
+
   it('refuses a replayed request, even when replayed seconds later', async () => {
     const { nodeKey, open } = await setup();
     const { message } = await sealInferenceRequest(nodeKey, {

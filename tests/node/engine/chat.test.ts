@@ -208,3 +208,28 @@ describe('engine on the scripted demo model', () => {
     expect(engine.load()).toEqual({ active: 0, queued: 0, maxConcurrency: 2 });
   });
 });
+
+describe('engine on the endless demo model', () => {
+  it('never ends its reply by itself: it loops until max tokens (or the client stops it)', async () => {
+    const data = await tempDataDir('endless');
+    const engine = await createEngine({ model: 'demo-endless', dataDir: data.dir });
+    try {
+      expect(engine.model).toMatchObject({
+        id: 'demo-endless',
+        ggufSha256: DEMO_MODEL_SHA256.endless,
+        builtIn: true,
+      });
+      let text = '';
+      let end: unknown;
+      for await (const event of engine.chat([{ role: 'user', content: 'hi' }], { maxTokens: 40 })) {
+        if (event.type === 'token') text += event.text;
+        else end = event;
+      }
+      expect(text.startsWith(`${DEMO_SCRIPTED_REPLY} I am a tiny test model. I am`)).toBe(true);
+      expect(end).toMatchObject({ finishReason: 'length', usage: { completionTokens: 40 } });
+    } finally {
+      await engine.close();
+      await data.cleanup();
+    }
+  });
+});

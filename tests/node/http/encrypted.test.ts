@@ -221,8 +221,7 @@ describe('encrypted mode over HTTP', () => {
     const frames = new FrameDecoder().push(new Uint8Array(await res.arrayBuffer()));
     const events = [];
     for (const f of frames) {
-      const event = await reader.accept(decodeMessage(f, NodeToClientInferenceMessage));
-      if (event != null) events.push(event);
+      events.push(...(await reader.accept(decodeMessage(f, NodeToClientInferenceMessage))));
     }
     expect(events).toEqual([expect.objectContaining({ type: 'error', status: 400 })]);
   });

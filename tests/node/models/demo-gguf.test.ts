@@ -19,7 +19,7 @@ describe('generateDemoGguf', () => {
   });
 
   it('is byte-identical across runs, with a stable known sha256', () => {
-    for (const variant of ['scripted', 'random'] as const) {
+    for (const variant of ['scripted', 'endless', 'random'] as const) {
       const first = generateDemoGguf(variant);
       const second = generateDemoGguf(variant);
       expect(Buffer.compare(first.bytes, second.bytes)).toBe(0);

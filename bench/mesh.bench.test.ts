@@ -1,0 +1,154 @@
+// The mesh's cost, side by side in one run, on loopback (issue #4):
+// - demo-model tokens/s in-process vs through the mesh (OpenAI shim on a model-less node
+//   → sealed stream → remote node), as a ratio (target ≥ 0.95);
+// - extra time to first token over a warm mesh connection (target ≤ 10 ms p50);
+// - cold discovery + connect + first token from a freshly started model-less node
+//   (target ≤ 1.5 s).
+import { afterAll, beforeAll, test } from 'vitest';
+import { Agent, request } from 'node:http';
+import { createEngine, type Engine } from '../node/engine/index.js';
+import {
+  removeTempDirs,
+  startBootstrapProcess,
+  startNodeProcess,
+  tempDir,
+  type BootstrapProcess,
+  type NodeProcess,
+} from '../tests/helpers/mesh.js';
+import { figure, median, record } from './figures.js';
+
+const TOKENS = 400;
+const ROUNDS = 9;
+const agent = new Agent({ keepAlive: true });
+let engine: Engine;
+let bootstrap: BootstrapProcess;
+let provider: NodeProcess;
+let router: NodeProcess;
+
+interface Run {
+  tokensPerSecond: number;
+  ttftMs: number;
+}
+
+beforeAll(async () => {
+  engine = await createEngine({ model: 'demo', dataDir: await tempDir(), maxConcurrency: 1 });
+  bootstrap = await startBootstrapProcess({ extraArgs: ['--log-level', 'error'] });
+  provider = await startNodeProcess([bootstrap.multiaddr], {
+    extraArgs: ['--max-concurrency', '1', '--log-level', 'error'],
+  });
+  router = await startNodeProcess([bootstrap.multiaddr], {
+    model: 'none',
+    extraArgs: ['--log-level', 'error'],
+  });
+});
+
+afterAll(async () => {
+  await Promise.all(
+    [router, provider, bootstrap].filter((p) => p != null).map((p) => p.cli.stop()),
+  );
+  await engine?.close();
+  await removeTempDirs();
+});
+
+async function inProcess(maxTokens = TOKENS): Promise<Run> {
+  const t0 = performance.now();
+  let first = 0;
+  let tokens = 0;
+  for await (const event of engine.complete('a', { maxTokens, temperature: 0 })) {
+    if (event.type === 'token' && first === 0) first = performance.now() - t0;
+    if (event.type === 'end') tokens = event.usage.completionTokens;
+  }
+  return { tokensPerSecond: tokens / ((performance.now() - t0) / 1000), ttftMs: first };
+}
+
+/** One streamed completion with a lean node:http client; tokens from the usage chunk. */
+function stream(apiUrl: string, maxTokens = TOKENS, a: Agent | undefined = agent): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const req = request(
+      `${apiUrl}/completions`,
+      { method: 'POST', agent: a, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let first = 0;
+        let tail = '';
+        res.setEncoding('utf8');
+        res.on('data', (data: string) => {
+          if (first === 0 && data.includes('"text":"')) first = performance.now() - t0;
+          tail = (tail + data).slice(-2048);
+        });
+        res.on('end', () => {
+          const usage = /"completion_tokens":(\d+)/.exec(tail);
+          if (res.statusCode !== 200 || usage == null)
+            return reject(new Error(`HTTP ${res.statusCode}: ${tail.slice(-300)}`));
+          resolve({
+            tokensPerSecond: Number(usage[1]) / ((performance.now() - t0) / 1000),
+            ttftMs: first,
+          });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(
+      JSON.stringify({
+        model: 'demo',
+        prompt: 'a',
+        max_tokens: maxTokens,
+        temperature: 0,
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
+    );
+  });
+}
+
+test('mesh: throughput ratio, warm extra TTFT, cold discovery to first token', async () => {
+  // Warm up every path (engine, directory lookup, WebRTC/TCP connection, key record).
+  for (let i = 0; i < 2; i++) {
+    await inProcess();
+    await stream(router.apiUrl);
+  }
+  const local: Run[] = [];
+  const mesh: Run[] = [];
+  const localTtft: number[] = [];
+  const meshTtft: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    local.push(await inProcess());
+    mesh.push(await stream(router.apiUrl));
+    localTtft.push((await inProcess(1)).ttftMs);
+    meshTtft.push((await stream(router.apiUrl, 1)).ttftMs);
+  }
+  const localTps = median(local.map((r) => r.tokensPerSecond));
+  const meshTps = median(mesh.map((r) => r.tokensPerSecond));
+  const extraTtft = median(meshTtft) - median(localTtft);
+
+  // Cold: a brand-new model-less node, its first request finds, dials and uses a provider.
+  const cold: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const fresh = await startNodeProcess([bootstrap.multiaddr], {
+      model: 'none',
+      extraArgs: ['--log-level', 'error'],
+    });
+    try {
+      cold.push((await stream(fresh.apiUrl, 1, undefined)).ttftMs);
+    } finally {
+      await fresh.cli.stop();
+    }
+  }
+
+  await record('mesh', [
+    figure(
+      'demo tok/s, through the mesh',
+      meshTps,
+      'tok/s',
+      undefined,
+      `model-less node → remote node, ${TOKENS} tokens`,
+    ),
+    figure('mesh / in-process tok/s', meshTps / localTps, 'ratio', { op: '>=', value: 0.95 }),
+    figure('mesh extra time to first token, warm (p50)', extraTtft, 'ms', { op: '<=', value: 10 }),
+    figure('cold discovery + connect + first token (median of 3)', median(cold), 'ms', {
+      op: '<=',
+      value: 1500,
+    }),
+  ]);
+});

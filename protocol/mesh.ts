@@ -1,0 +1,313 @@
+/**
+ * The client side of the token.place mesh protocols, over any libp2p v3 node (Node.js or
+ * browser): ask a directory who serves a model, dial a provider directly, fetch and
+ * verify its key record and model cards, and run one sealed request on it.
+ *
+ * Everything that comes from a peer is verified before use: key records and model cards
+ * against the PeerId that Noise authenticated on *this* connection (never a PeerId a
+ * directory or gateway claims), and cards relayed by a directory against the provider's
+ * PeerId, so a directory can omit providers but not forge them.
+ *
+ * @example
+ * ```ts
+ * const providers = await lookupDirectory(libp2p, bootstrapAddr, { model: 'demo' });
+ * const connection = await dialProvider(libp2p, providers[0]);
+ * const info = await fetchNodeInfo(connection);
+ * for await (const event of runInference(connection, info.key, { endpoint: 'chat.completions', body })) …
+ * ```
+ */
+import { lpStream } from '@libp2p/utils';
+import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import { Circuit, WebRTC } from '@multiformats/multiaddr-matcher';
+import {
+  DIRECTORY_PROTOCOL,
+  INFERENCE_PROTOCOL,
+  INFO_PROTOCOL,
+  MAX_FRAME_BYTES,
+  MAX_INFERENCE_FRAME_BYTES,
+} from './constants.js';
+import {
+  PeerIdMismatchError,
+  ProtocolError,
+  TruncatedResponseError,
+  UnexpectedEndError,
+} from './errors.js';
+import { readMessage, writeMessage } from './framing.js';
+import { sealInferenceRequest, type InferenceRequest, type NodeKey } from './inference.js';
+import {
+  DirectoryToClientProviders,
+  NodeToClientInferenceMessage,
+  NodeToClientInfo,
+  type ClientToDirectoryLookup,
+  type Load,
+  type ModelCard,
+  type ResponseEvent,
+} from './messages.js';
+import { selectKeyRecord, verifyModelCard, type VerifiedKeyRecord } from './records.js';
+
+/** The few libp2p node methods the mesh client needs (any libp2p v3 node has them). */
+export interface MeshPeer {
+  dial(peer: PeerId | Multiaddr | Multiaddr[], options?: AbortOptions): Promise<Connection>;
+  dialProtocol(
+    peer: PeerId | Multiaddr | Multiaddr[],
+    protocols: string | string[],
+    options?: AbortOptions,
+  ): Promise<Stream>;
+  getConnections(peerId?: PeerId): Connection[];
+}
+
+/** A node's verified info: its current key and the models it serves. */
+export interface VerifiedNodeInfo {
+  peerId: string;
+  key: VerifiedKeyRecord;
+  cards: ModelCard[];
+  load: Load;
+}
+
+/** How a connection reaches its peer, as users are told. */
+export type Transport = 'direct WebRTC' | 'relayed' | 'WebSocket' | 'TCP' | 'direct';
+
+/** True when data flows peer to peer: not through a relay's limited circuit. */
+export function isDirect(connection: Connection): boolean {
+  if (connection.limits != null) return false;
+  const addr = connection.remoteAddr;
+  return !Circuit.matches(addr) || WebRTC.matches(addr);
+}
+
+export function transportOf(connection: Connection): Transport {
+  const addr = connection.remoteAddr;
+  if (WebRTC.matches(addr)) return 'direct WebRTC';
+  if (connection.limits != null || Circuit.matches(addr)) return 'relayed';
+  const text = addr.toString();
+  if (text.includes('/ws') || text.includes('/wss') || text.includes('/tls/ws')) return 'WebSocket';
+  if (text.includes('/tcp/')) return 'TCP';
+  return 'direct';
+}
+
+/** Opens the info protocol and verifies everything against the connection's peer. */
+export async function fetchNodeInfo(
+  connection: Connection,
+  options: AbortOptions & { now?: number } = {},
+): Promise<VerifiedNodeInfo> {
+  const stream = await connection.newStream(INFO_PROTOCOL, {
+    runOnLimitedConnection: true,
+    // Send the protocol name and the request together: one round trip less.
+    negotiateFully: false,
+    ...(options.signal != null ? { signal: options.signal } : {}),
+  });
+  const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
+  let info: NodeToClientInfo;
+  try {
+    await writeMessage(lp, { type: 'info-request' }, options);
+    info = await readMessage(lp, NodeToClientInfo, options);
+    await stream.close(options).catch(() => {});
+  } catch (err) {
+    stream.abort(err instanceof Error ? err : new Error(String(err)));
+    throw err;
+  }
+  const remote = connection.remotePeer;
+  if (info.peerId !== remote.toString()) {
+    throw new PeerIdMismatchError(
+      `node answered as ${info.peerId} on a connection to ${remote.toString()}`,
+    );
+  }
+  const now = options.now ?? Date.now();
+  const key = await selectKeyRecord(info.keyRecords, remote, now);
+  // A card that does not verify (stale, or broken) is dropped, as a directory would; the
+  // key record above is what must verify, or the node is not used at all.
+  const cards: ModelCard[] = [];
+  for (const envelope of info.modelCards) {
+    try {
+      cards.push(await verifyModelCard(envelope, remote, now));
+    } catch {
+      // dropped
+    }
+  }
+  return { peerId: remote.toString(), key, cards, load: info.load };
+}
+
+/**
+ * Runs one sealed request on a connection and yields the opened events. The key must
+ * belong to the connection's peer. Returning early, throwing, or aborting `signal`
+ * resets the stream, which stops the generation on the node at once.
+ */
+export async function* runInference(
+  connection: Connection,
+  key: NodeKey,
+  request: InferenceRequest,
+  options: AbortOptions & { now?: number } = {},
+): AsyncGenerator<ResponseEvent> {
+  if (key.peerId !== connection.remotePeer.toString()) {
+    throw new PeerIdMismatchError('the key belongs to a different peer than the connection');
+  }
+  const { message, reader } = await sealInferenceRequest(
+    key,
+    request,
+    options.now != null ? { now: options.now } : {},
+  );
+  const stream = await connection.newStream(
+    INFERENCE_PROTOCOL,
+    options.signal != null ? { signal: options.signal } : {},
+  );
+  const lp = lpStream(stream, { maxDataLength: MAX_INFERENCE_FRAME_BYTES });
+  const onAbort = (): void => stream.abort(new Error('request aborted by the client'));
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await writeMessage(lp, message, options);
+    await stream.close(options);
+    while (!reader.finished) {
+      let frame: NodeToClientInferenceMessage;
+      try {
+        frame = await readMessage(lp, NodeToClientInferenceMessage, options);
+      } catch (err) {
+        if (err instanceof UnexpectedEndError)
+          throw new TruncatedResponseError('the node closed the stream before the final chunk');
+        throw err;
+      }
+      yield* await reader.accept(frame);
+    }
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    if (!reader.finished) stream.abort(new Error('response abandoned'));
+  }
+}
+
+/** A provider from a directory, with the cards that verified against its PeerId. */
+export interface VerifiedProvider {
+  peerId: string;
+  addrs: Multiaddr[];
+  cards: ModelCard[];
+}
+
+/**
+ * Asks a bootstrap's directory who serves `model` (or every node). Cards that do not
+ * verify against the provider's PeerId are dropped, and so is a provider left with none.
+ */
+export async function lookupDirectory(
+  peer: MeshPeer,
+  bootstrap: PeerId | Multiaddr | Multiaddr[],
+  query: Omit<ClientToDirectoryLookup, 'type'> = {},
+  options: AbortOptions & { now?: number } = {},
+): Promise<VerifiedProvider[]> {
+  const stream = await peer.dialProtocol(bootstrap, DIRECTORY_PROTOCOL, options);
+  const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
+  let response: DirectoryToClientProviders;
+  try {
+    await writeMessage(lp, { type: 'lookup', ...query } satisfies ClientToDirectoryLookup, options);
+    response = await readMessage(lp, DirectoryToClientProviders, options);
+    await stream.close(options).catch(() => {});
+  } catch (err) {
+    stream.abort(err instanceof Error ? err : new Error(String(err)));
+    throw err;
+  }
+  const now = options.now ?? Date.now();
+  const out: VerifiedProvider[] = [];
+  for (const provider of response.providers) {
+    const cards: ModelCard[] = [];
+    for (const envelope of provider.cards) {
+      try {
+        cards.push(await verifyModelCard(envelope, provider.peerId, now));
+      } catch {
+        // A card that does not verify is a directory lying (or a stale card): drop it.
+      }
+    }
+    if (cards.length === 0) continue;
+    if (query.model != null && !cards.some((c) => c.model.id === query.model)) continue;
+    const addrs: Multiaddr[] = [];
+    for (const text of provider.addrs) {
+      try {
+        addrs.push(multiaddr(text));
+      } catch {
+        // unparseable address: skip it
+      }
+    }
+    out.push({ peerId: provider.peerId, addrs, cards });
+  }
+  return out;
+}
+
+/** Addresses ending in `/p2p/<peerId>`, so a dial authenticates the right peer. */
+function withPeer(addrs: readonly Multiaddr[], peerId: string): Multiaddr[] {
+  return addrs.map((a) => {
+    const last = a.getComponents().at(-1);
+    return last?.name === 'p2p' && last.value === peerId ? a : a.encapsulate(`/p2p/${peerId}`);
+  });
+}
+
+export interface DialProviderOptions extends AbortOptions {
+  /** Attempts per WebRTC address (a dial can return the relayed circuit, or ICE can stall). @default 3 */
+  attempts?: number;
+  /** Time allowed for one attempt. @default 5000 ms */
+  attemptTimeoutMs?: number;
+}
+
+/**
+ * Dials a provider for inference: an existing direct connection, else its direct
+ * addresses (TCP/WebSockets, where this peer can use them), else WebRTC through its
+ * relay. Relayed circuits are limited (2 min, 128 KiB) and are only for signalling, so a
+ * dial that comes back relayed — which a concurrent DHT dial can cause — is retried
+ * until the WebRTC connection is up; so is an attempt whose ICE stalls.
+ */
+export async function dialProvider(
+  peer: MeshPeer,
+  provider: { peerId: string; addrs: readonly Multiaddr[] },
+  peerIdOf: (id: string) => PeerId,
+  options: DialProviderOptions = {},
+): Promise<Connection> {
+  const remote = peerIdOf(provider.peerId);
+  const existing = peer.getConnections(remote).find((c) => c.status === 'open' && isDirect(c));
+  if (existing != null) return existing;
+  const addrs = withPeer(provider.addrs, provider.peerId);
+  const direct = addrs.filter((a) => !Circuit.matches(a));
+  const webrtc = addrs.filter((a) => WebRTC.matches(a));
+  const timeoutMs = options.attemptTimeoutMs ?? 5_000;
+  const attemptSignal = (): AbortSignal =>
+    options.signal != null
+      ? AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)])
+      : AbortSignal.timeout(timeoutMs);
+  const errors: string[] = [];
+  if (direct.length > 0) {
+    try {
+      const conn = await peer.dial(direct, { signal: attemptSignal() });
+      if (isDirect(conn)) return conn;
+    } catch (err) {
+      options.signal?.throwIfAborted();
+      errors.push((err as Error).message);
+    }
+  }
+  const attempts = options.attempts ?? 3;
+  for (const addr of webrtc) {
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      options.signal?.throwIfAborted();
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 100 * attempt));
+      try {
+        const conn = await peer.dial(addr, { signal: attemptSignal() });
+        if (isDirect(conn)) return conn;
+      } catch (err) {
+        options.signal?.throwIfAborted();
+        errors.push((err as Error).message);
+      }
+    }
+  }
+  throw new ProtocolError(
+    `cannot reach ${provider.peerId} directly${errors.length > 0 ? `: ${errors.slice(-2).join('; ')}` : ''}`,
+    'internal',
+  );
+}
+
+/**
+ * Orders providers for a request: least loaded first (free sequences from the signed
+ * card, then queue length), measured round-trip time breaking ties.
+ */
+export function rankProviders<T extends { peerId: string; load: Load }>(
+  providers: readonly T[],
+  rttMs: (peerId: string) => number | undefined = () => undefined,
+): T[] {
+  const score = (p: T): number => {
+    const free = p.load.maxConcurrency - p.load.active;
+    const busy = free > 0 ? 0 : 1 + p.load.queued / p.load.maxConcurrency;
+    return busy * 10_000 + (rttMs(p.peerId) ?? 1_000) - free;
+  };
+  return [...providers].sort((a, b) => score(a) - score(b));
+}
