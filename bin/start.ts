@@ -4,9 +4,20 @@
  * to it — on loopback, with one banner: the chat URL, the OpenAI base URL and the
  * bootstrap multiaddr. Ctrl-C stops everything.
  */
-import { ConfigError, formatHelp, parseOptions, type OptionDefs } from '../protocol/index.js';
+import { readFileSync } from 'node:fs';
+import {
+  ConfigError,
+  configOption,
+  configureLogging,
+  formatHelp,
+  parseOptionsWithConfig,
+  type LogLevel,
+  type OptionDefs,
+  type OptionValues,
+} from '../protocol/index.js';
 
 const START_OPTIONS = {
+  config: configOption('TOKENPLACE_CONFIG'),
   model: {
     type: 'string',
     short: 'm',
@@ -63,6 +74,7 @@ function startHelp(): string {
       'token.place start                         # the built-in demo model',
       'token.place start --model ~/models/llama-3.2-3b-instruct-q4_k_m.gguf',
       'token.place start --api-port 0 --http-port 0 --p2p-port 0',
+      'token.place start --config start.json   # e.g. {"model": "/models/llama.gguf", "apiPort": 8001}',
     ],
     footer:
       'For a node or a bootstrap on their own: token.place node --help, token.place bootstrap --help',
@@ -105,9 +117,13 @@ export async function runStartCommand(
     process.stdout.write(`${startHelp()}\n`);
     return 0;
   }
-  let options: ReturnType<typeof parseOptions<typeof START_OPTIONS>>;
+  let options: OptionValues<typeof START_OPTIONS>;
   try {
-    options = parseOptions(START_OPTIONS, { argv, env: process.env });
+    options = parseOptionsWithConfig(START_OPTIONS, {
+      argv,
+      env: process.env,
+      readFile: (path) => readFileSync(path, 'utf8'),
+    });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`token.place start: ${err.message}\n`);
@@ -121,22 +137,23 @@ export async function runStartCommand(
     { loadNodeConfig },
     { startNode },
     { progressBar },
-    { configureLogging },
   ] = await Promise.all([
     import('../bootstrap/config.js'),
     import('../bootstrap/bootstrap.js'),
     import('../node/config.js'),
     import('../node/node.js'),
     import('../node/progress.js'),
-    import('../node/log.js'),
   ]);
-  configureLogging(options.logLevel as 'info');
+  configureLogging(options.logLevel as LogLevel, process.env);
   const common = [
     ...(options.dataDir != null ? ['--data-dir', options.dataDir] : []),
     '--log-level',
     options.logLevel,
   ];
-  const env = process.env;
+  // The config file (if any) was start's own: the roles it starts must not read it as theirs.
+  const env = { ...process.env };
+  delete env.TOKENPLACE_CONFIG;
+  delete env.TOKENPLACE_BOOTSTRAP_CONFIG;
   let bootstrap: Awaited<ReturnType<typeof startBootstrap>> | undefined;
   let node: Awaited<ReturnType<typeof startNode>> | undefined;
   let stopRequested: Promise<void> | undefined;

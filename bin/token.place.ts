@@ -31,6 +31,15 @@ const COMMANDS: Record<string, Command> = {
         version: readPackageVersion(),
       }),
   },
+  doctor: {
+    summary:
+      'check this machine (Node.js, CPU, memory, disk, llama.cpp backend, ports, bootstraps) and recommend a model size',
+    run: async (argv) =>
+      (await import('../node/doctor/main.js')).runDoctorCommand(argv, {
+        version: readPackageVersion(),
+        exitWhenDone: true,
+      }),
+  },
 };
 
 function usage(): string {

@@ -1,18 +1,21 @@
 /**
  * `token.place bootstrap` configuration: read once from flags, then environment
- * variables, then defaults; validated, with errors that name the flag. Nothing deeper
- * in bootstrap/ reads `process.env`.
+ * variables, then a JSON config file (`--config`, `TOKENPLACE_BOOTSTRAP_CONFIG`), then
+ * defaults; validated, with errors that name the flag, the variable or the file and key.
+ * Nothing deeper in bootstrap/ reads `process.env`.
  *
  * Role-specific variables are `TOKENPLACE_BOOTSTRAP_*` (so a shell that also configures
  * a node never crosses them); the data folder and log level share the node's
  * `TOKENPLACE_DATA_DIR` and `TOKENPLACE_LOG_LEVEL`.
  */
+import { readFileSync } from 'node:fs';
 import { multiaddr } from '@multiformats/multiaddr';
 import { WebSockets, WebSocketsSecure } from '@multiformats/multiaddr-matcher';
 import {
   ConfigError,
+  configOption,
   formatHelp,
-  parseOptions,
+  parseOptionsWithConfig,
   type OptionDefs,
   type OptionValues,
 } from '../protocol/index.js';
@@ -62,6 +65,7 @@ function checkMultiaddrs(kind: 'listen' | 'announce') {
 }
 
 export const BOOTSTRAP_OPTIONS = {
+  config: configOption('TOKENPLACE_BOOTSTRAP_CONFIG'),
   listen: {
     type: 'list',
     placeholder: '<multiaddr>',
@@ -224,7 +228,11 @@ export function loadBootstrapConfig(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): BootstrapConfig {
-  const values = parseOptions(BOOTSTRAP_OPTIONS, { argv, env });
+  const values = parseOptionsWithConfig(BOOTSTRAP_OPTIONS, {
+    argv,
+    env,
+    readFile: (path) => readFileSync(path, 'utf8'),
+  });
   return { ...values, dataDir: values.dataDir ?? defaultDataDir(env) };
 }
 
@@ -238,6 +246,7 @@ export function bootstrapHelp(): string {
       'token.place bootstrap --announce /dns4/relay.example.org/tcp/443/wss',
       'token.place bootstrap --listen /ip4/127.0.0.1/tcp/9090/ws --http 127.0.0.1:8080 --allow-private-addresses',
       'token.place bootstrap --no-plain-gateway --max-reservations 512',
+      'token.place bootstrap --config /etc/token.place/bootstrap.json',
     ],
     footer:
       'Operators: see docs/OPERATOR.md (TLS through a reverse proxy, limits, metrics, backups).',

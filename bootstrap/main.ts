@@ -5,14 +5,13 @@
  * configuration errors have had their say.
  */
 import { multiaddr } from '@multiformats/multiaddr';
-import { ConfigError } from '../protocol/index.js';
+import { ConfigError, configureLogging, type LogLevel } from '../protocol/index.js';
 import {
   bootstrapHelp,
   loadBootstrapConfig,
   parseHostPort,
   type BootstrapConfig,
 } from './config.js';
-import { configureLogging, type LogLevel } from './log.js';
 import type { RunningBootstrap } from './bootstrap.js';
 
 export interface CommandContext {
@@ -101,7 +100,7 @@ export async function runBootstrapCommand(
     }
     throw err as Error;
   }
-  configureLogging(config.logLevel as LogLevel, ctx.env);
+  configureLogging(config.logLevel as LogLevel, ctx.env ?? process.env);
   const quiet = config.logLevel === 'error';
   const starting = new AbortController();
   const onEarlySignal = (): void => starting.abort(new Error('interrupted'));

@@ -1,11 +1,20 @@
 /**
  * `token.place node` configuration: read once from flags, then `TOKENPLACE_*`
- * environment variables, then defaults; validated, with errors that name the flag.
+ * environment variables, then a JSON config file (`--config`, `TOKENPLACE_CONFIG`), then
+ * defaults; validated, with errors that name the flag, the variable or the file and key.
  */
-import { formatHelp, parseOptions, type OptionDefs, type OptionValues } from '../protocol/index.js';
+import { readFileSync } from 'node:fs';
+import {
+  configOption,
+  formatHelp,
+  parseOptionsWithConfig,
+  type OptionDefs,
+  type OptionValues,
+} from '../protocol/index.js';
 import { defaultDataDir } from './paths.js';
 
 export const NODE_OPTIONS = {
+  config: configOption('TOKENPLACE_CONFIG'),
   model: {
     type: 'string',
     short: 'm',
@@ -65,7 +74,8 @@ export const NODE_OPTIONS = {
     placeholder: '<n>',
     min: 1,
     max: 256,
-    description: 'requests generated at once (default: sized to the machine)',
+    description:
+      'requests generated at once (default: 1 on small machines — 4 cores or fewer, or 8 GiB of RAM or less — more on big ones)',
   },
   maxQueue: {
     type: 'integer',
@@ -80,7 +90,8 @@ export const NODE_OPTIONS = {
     placeholder: '<tokens>',
     min: 64,
     max: 1_048_576,
-    description: "context per request (default: the model's trained context, at most 4096)",
+    description:
+      "context per request (default: the model's trained context, at most 4096, smaller when RAM is short)",
   },
   gpu: {
     type: 'string',
@@ -128,7 +139,11 @@ export function loadNodeConfig(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): NodeConfig {
-  const values = parseOptions(NODE_OPTIONS, { argv, env });
+  const values = parseOptionsWithConfig(NODE_OPTIONS, {
+    argv,
+    env,
+    readFile: (path) => readFileSync(path, 'utf8'),
+  });
   return { ...values, dataDir: values.dataDir ?? defaultDataDir(env) };
 }
 
@@ -142,6 +157,7 @@ export function nodeHelp(): string {
       'token.place node --model ~/models/llama-3.2-3b-instruct-q4_k_m.gguf',
       'token.place node --model hf:bartowski/Llama-3.2-3B-Instruct-GGUF/Llama-3.2-3B-Instruct-Q4_K_M.gguf',
       'token.place node --api-port 0 --api-key "$(openssl rand -hex 16)"',
+      'token.place node --config /etc/token.place/node.json   # settings from a JSON file',
     ],
     footer: 'Then point any OpenAI client at the base URL it prints (http://127.0.0.1:8000/v1).',
   });

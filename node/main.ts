@@ -2,9 +2,9 @@
  * `token.place node`: the CLI around `startNode` — configuration, progress, the
  * startup banner, a request log at `info`, and a clean shutdown on Ctrl-C / SIGTERM.
  */
-import { ConfigError, fingerprintOf } from '../protocol/index.js';
+import { ConfigError, configureLogging, fingerprintOf, type LogLevel } from '../protocol/index.js';
 import { loadNodeConfig, nodeHelp, type NodeConfig } from './config.js';
-import { configureLogging } from './log.js';
+import { formatBytes } from './engine/defaults.js';
 import type { RunningNode } from './node.js';
 import { progressBar } from './progress.js';
 
@@ -22,10 +22,22 @@ function describeModel(node: RunningNode): string[] {
   const head = m.builtIn
     ? `${m.id} — built-in test model (every chat answer is "Hello! I am a tiny test model.")`
     : `${m.id} — ${m.family}, ${m.quantization}, context ${m.contextLength}`;
-  return [
+  const lines = [
     head,
-    `loaded in ${Math.round(m.loadMs)} ms · ${engine.backend.toUpperCase()} · ${engine.maxConcurrency} request(s) at a time`,
+    `loaded in ${Math.round(m.loadMs)} ms · ${engine.backend.toUpperCase()} · ${engine.threads} thread(s) · ${engine.maxConcurrency} request(s) at a time · context ${engine.contextSize}`,
   ];
+  const memory = engine.memory;
+  if (memory?.checked === true && !m.builtIn) {
+    lines.push(
+      `needs about ${formatBytes(memory.estimatedBytes)} of ${formatBytes(memory.limitBytes)} memory (${formatBytes(memory.availableBytes)} were available)`,
+    );
+    if (memory.estimatedBytes > memory.availableBytes) {
+      lines.push(
+        'WARNING: more than is available now: close other programs, or expect swapping and slow answers',
+      );
+    }
+  }
+  return lines;
 }
 
 export function banner(node: RunningNode, version: string): string {
@@ -91,7 +103,7 @@ export async function runNodeCommand(
     }
     throw err as Error;
   }
-  configureLogging(config.logLevel as 'error' | 'info' | 'debug' | 'trace', ctx.env);
+  configureLogging(config.logLevel as LogLevel, ctx.env ?? process.env);
   const starting = new AbortController();
   const onEarlySignal = (): void => starting.abort(new Error('interrupted'));
   process.once('SIGINT', onEarlySignal);

@@ -2,7 +2,8 @@
  * Declarative command-line options, shared by every role's `config.ts`: one table of
  * options gives the parser (flags, then `TOKENPLACE_*` environment variables, then a
  * config file, then defaults — each value validated with a clear error) and the
- * `--help` text. Platform-neutral: it takes argv, env and the parsed file as data.
+ * `--help` text. Platform-neutral: it takes argv, env and the config file as data (or a
+ * `readFile` function from the role, for `--config <file.json>`).
  *
  * @example
  * ```ts
@@ -220,6 +221,108 @@ export interface HelpInfo {
   summary: string;
   examples?: readonly string[];
   footer?: string;
+}
+
+// ---------------------------------------------------------------- config files
+
+/**
+ * The `--config <file.json>` option every role puts first in its table. Its environment
+ * variable defaults to `TOKENPLACE_CONFIG`; a role may name its own (the bootstrap's is
+ * `TOKENPLACE_BOOTSTRAP_CONFIG`, like its other role-specific variables).
+ */
+export function configOption(env = 'TOKENPLACE_CONFIG') {
+  return {
+    type: 'string',
+    placeholder: '<file.json>',
+    env,
+    description:
+      'read settings from this JSON file (keys: the option names, camelCase or kebab-case); flags and environment variables win over it',
+  } as const satisfies OptionDef;
+}
+
+/** Where in `text` the character at `position` is, 1-based. */
+function lineAndColumn(text: string, position: number): { line: number; column: number } {
+  const before = text.slice(0, Math.max(0, Math.min(position, text.length)));
+  const lines = before.split(/\r\n|\r|\n/);
+  return { line: lines.length, column: (lines.at(-1)?.length ?? 0) + 1 };
+}
+
+/**
+ * Parse a config file's text: JSON (a UTF-8 byte-order mark is allowed), whose top level
+ * is an object. Throws `ConfigError` naming the file, with the line and column of a JSON
+ * syntax error.
+ */
+export function parseConfigText(text: string, fileName: string): Record<string, unknown> {
+  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (err) {
+    const message = (err as Error).message;
+    // V8 says "… in JSON at position 42" (newer versions add "(line 3 column 5)"), or
+    // "Unexpected end of JSON input" with no position.
+    const position = /at position (\d+)/.exec(message)?.[1];
+    const { line, column } = lineAndColumn(body, position != null ? Number(position) : body.length);
+    const reason = message
+      .replace(/\s*\(line \d+ column \d+\)/, '')
+      .replace(/,? "[\s\S]*" is not valid JSON$/, '')
+      .replace(/ in JSON at position \d+/, '');
+    throw new ConfigError(
+      `${fileName}: not valid JSON at line ${line}, column ${column}: ${reason}`,
+    );
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+    throw new ConfigError(
+      `${fileName}: expected a JSON object of settings ({"apiPort": 8000, …}), got ${kind}`,
+    );
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Reads a file as UTF-8 text; throws the platform's error (with `code: 'ENOENT'` when missing). */
+export type ReadTextFile = (path: string) => string;
+
+/**
+ * Read and parse a config file. Throws `ConfigError`: not found, unreadable, not JSON,
+ * not an object, or (when `optionKey` is given) a file that itself sets that option.
+ */
+export function readConfigFile(
+  path: string,
+  readFile: ReadTextFile,
+  optionKey = 'config',
+): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'ENOENT') throw new ConfigError(`config file ${path} not found`);
+    if (code === 'EISDIR') throw new ConfigError(`config file ${path} is a directory`);
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  const file = parseConfigText(text, path);
+  if (optionKey in file || flagName(optionKey) in file) {
+    throw new ConfigError(`${path}: '${optionKey}' cannot be set inside a config file`);
+  }
+  return file;
+}
+
+/**
+ * `parseOptions` for a table with a `config` option (see {@link configOption}): flags and
+ * environment are read first; when they name a config file, it is read with `readFile`
+ * and its settings fill in what flags and environment left unset. Precedence: flags >
+ * environment > config file > defaults. Every error names the flag, variable or file and key.
+ */
+export function parseOptionsWithConfig<D extends OptionDefs & { config: OptionDef }>(
+  defs: D,
+  input: Omit<ParseInput, 'file' | 'fileName'> & { readFile: ReadTextFile },
+): OptionValues<D> {
+  const first = parseOptions(defs, { argv: input.argv, env: input.env });
+  const path = (first as Record<string, unknown>).config;
+  if (typeof path !== 'string') return first;
+  const file = readConfigFile(path, input.readFile);
+  return parseOptions(defs, { argv: input.argv, env: input.env, file, fileName: path });
 }
 
 /** The `--help` text for a command, from its option table. */

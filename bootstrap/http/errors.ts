@@ -1,47 +1,21 @@
 /**
- * OpenAI-shaped errors of the gateway: `{ error: { message, type, param, code } }` with
- * the HTTP status OpenAI would use, rendered by one helper.
+ * The gateway's OpenAI-shaped errors (`OpenAIError`, from protocol/) and the one helper
+ * that renders them.
  */
 import type { Context } from 'hono';
-import type { OpenAIErrorBody } from '../../protocol/index.js';
+import { OpenAIError } from '../../protocol/index.js';
 
-export class GatewayError extends Error {
-  static override readonly name = 'GatewayError';
-  readonly status: number;
-  readonly type: string;
-  readonly code: string | null;
-  readonly param: string | null;
-  readonly retryAfterMs: number | undefined;
-
-  constructor(
-    status: number,
-    message: string,
-    type: string,
-    options: { code?: string | null; param?: string | null; retryAfterMs?: number } = {},
-  ) {
-    super(message);
-    this.name = 'GatewayError';
-    this.status = status;
-    this.type = type;
-    this.code = options.code ?? null;
-    this.param = options.param ?? null;
-    this.retryAfterMs = options.retryAfterMs;
-  }
-
-  toBody(): OpenAIErrorBody {
-    return { message: this.message, type: this.type, param: this.param, code: this.code };
-  }
-}
+export { OpenAIError };
 
 export function invalidRequest(
   message: string,
   options: { param?: string | null; code?: string | null } = {},
-): GatewayError {
-  return new GatewayError(400, message, 'invalid_request_error', options);
+): OpenAIError {
+  return new OpenAIError(400, message, 'invalid_request_error', options);
 }
 
-export function modelNotFound(model: string): GatewayError {
-  return new GatewayError(
+export function modelNotFound(model: string): OpenAIError {
+  return new OpenAIError(
     404,
     `The model \`${model}\` does not exist: no node in the mesh serves it (GET /v1/models lists the models available).`,
     'invalid_request_error',
@@ -49,8 +23,8 @@ export function modelNotFound(model: string): GatewayError {
   );
 }
 
-export function nodeNotFound(peerId: string): GatewayError {
-  return new GatewayError(
+export function nodeNotFound(peerId: string): OpenAIError {
+  return new OpenAIError(
     404,
     `No inference node ${peerId} is known to this gateway (GET /v1/nodes lists them).`,
     'invalid_request_error',
@@ -58,12 +32,12 @@ export function nodeNotFound(peerId: string): GatewayError {
   );
 }
 
-export function unreachable(message: string): GatewayError {
-  return new GatewayError(502, message, 'server_error', { code: 'node_unreachable' });
+export function unreachable(message: string): OpenAIError {
+  return new OpenAIError(502, message, 'server_error', { code: 'node_unreachable' });
 }
 
-export function tooLarge(limit: number): GatewayError {
-  return new GatewayError(
+export function tooLarge(limit: number): OpenAIError {
+  return new OpenAIError(
     413,
     `Request body too large: the limit is ${limit} bytes.`,
     'invalid_request_error',
@@ -71,7 +45,7 @@ export function tooLarge(limit: number): GatewayError {
   );
 }
 
-export function errorResponse(c: Context, err: GatewayError): Response {
+export function errorResponse(c: Context, err: OpenAIError): Response {
   if (err.retryAfterMs != null) {
     c.header('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
   }

@@ -59,10 +59,10 @@ import type { Directory, DirectoryEntry } from '../directory.js';
 import type { BootstrapLibp2p } from '../libp2p.js';
 import type { BootstrapMetrics } from '../metrics.js';
 import { tapBody, type Tap } from '../tap.js';
-import { StreamingBody } from './body.js';
+import { StreamingBody } from '../../protocol/index.js';
 import {
   errorResponse,
-  GatewayError,
+  OpenAIError,
   invalidRequest,
   modelNotFound,
   nodeNotFound,
@@ -122,8 +122,8 @@ export interface GatewayInit {
 
 type Mode = GatewayRequestRecord['mode'];
 
-function midStreamError(): GatewayError {
-  return new GatewayError(
+function midStreamError(): OpenAIError {
+  return new OpenAIError(
     502,
     'The node serving this request went away before finishing the answer.',
     'server_error',
@@ -282,7 +282,7 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
     if (!plainEnabled) {
       return errorResponse(
         c,
-        new GatewayError(
+        new OpenAIError(
           403,
           'This gateway serves encrypted mode only: seal requests end to end with token.place/client at /nodes/{peerId}/v1.',
           'permission_error',
@@ -336,7 +336,7 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
           release();
           return errorResponse(
             c,
-            new GatewayError(499, 'Client closed the request.', 'invalid_request_error'),
+            new OpenAIError(499, 'Client closed the request.', 'invalid_request_error'),
           );
         }
         log('plain request: provider %s failed: %s', candidate.peerId, (err as Error).name);
@@ -371,7 +371,7 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
         }
         return c.json({ error: first.error }, first.status as 400);
       }
-      return errorResponse(c, new GatewayError(500, 'Unexpected end of answer.', 'server_error'));
+      return errorResponse(c, new OpenAIError(500, 'Unexpected end of answer.', 'server_error'));
     }
     const out = new StreamingBody(() => controller.abort(new Error('client went away')));
     void (async () => {
@@ -562,8 +562,8 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
   }
 }
 
-export function unknownUrl(c: Context): GatewayError {
-  return new GatewayError(
+export function unknownUrl(c: Context): OpenAIError {
+  return new OpenAIError(
     404,
     `Invalid URL (${c.req.method} ${c.req.path})`,
     'invalid_request_error',
@@ -575,11 +575,11 @@ export function unknownUrl(c: Context): GatewayError {
 
 /** The one error handler: OpenAI's shape for every failure. */
 export function gatewayErrorHandler(err: Error, c: Context): Response {
-  if (err instanceof GatewayError) return errorResponse(c, err);
+  if (err instanceof OpenAIError) return errorResponse(c, err);
   log.error('unhandled error on %s %s: %s', c.req.method, c.req.path, err.name);
   return errorResponse(
     c,
-    new GatewayError(500, 'The gateway failed while processing the request.', 'server_error', {
+    new OpenAIError(500, 'The gateway failed while processing the request.', 'server_error', {
       code: 'internal_error',
     }),
   );

@@ -26,15 +26,17 @@ import type {
 } from 'node-llama-cpp';
 import { ModelLoadError } from '../models/errors.js';
 import { diagnoseTruncation } from '../models/metadata.js';
+import { readModelShape } from '../models/metadata.js';
 import { DEFAULT_MODEL, modelsDir, readModelMetadata, resolveModel } from '../models/resolve.js';
 import {
   DEFAULT_MAX_QUEUE,
-  defaultContextSize,
-  defaultMaxConcurrency,
   defaultThreads,
+  memoryRefusalMessage,
   physicalCoreCount,
+  planSizing,
+  systemMemory,
 } from './defaults.js';
-import { EngineClosedError, InvalidRequestError } from './errors.js';
+import { EngineClosedError, InsufficientMemoryError, InvalidRequestError } from './errors.js';
 import { EventStream } from './event-stream.js';
 import { toGbnfJsonSchema } from './json-schema.js';
 import { acquireLlama, llamaErrorsSince, llamaLogMark } from './llama-backend.js';
@@ -48,6 +50,7 @@ import type {
   EngineEvent,
   EngineInit,
   EngineLoad,
+  EngineMemory,
   EngineModel,
   GenerationOptions,
   ResponseFormat,
@@ -87,11 +90,12 @@ function positiveInt(value: number | undefined, name: string, min = 1): number |
 
 /**
  * Create an engine: resolve the model (writing the demo model or downloading an `hf:`
- * model when needed), start the shared llama.cpp backend, load the weights once and
+ * model when needed), start the shared llama.cpp backend, size threads, concurrency and
+ * context to the machine, check that the model fits in memory, load the weights once and
  * create one context with `maxConcurrency` sequences.
  *
- * Throws `ModelNotFoundError`, `OfflineModelError`, `ModelLoadError` (with llama.cpp's
- * real reason), or `signal`'s reason.
+ * Throws `ModelNotFoundError`, `OfflineModelError`, `InsufficientMemoryError` (before
+ * loading anything), `ModelLoadError` (with llama.cpp's real reason), or `signal`'s reason.
  */
 export async function createEngine(
   init: EngineInit,
@@ -104,6 +108,7 @@ export async function createEngine(
   positiveInt(init.maxConcurrency, 'maxConcurrency');
   positiveInt(init.maxQueue, 'maxQueue', 0);
   positiveInt(init.contextSize, 'contextSize', 16);
+  positiveInt(init.memoryLimitBytes, 'memoryLimitBytes');
   signal?.throwIfAborted();
 
   const onProgress = init.onProgress;
@@ -130,15 +135,58 @@ export async function createEngine(
     ...(signal ? { signal } : {}),
   });
 
+  const shape = await readModelShape(resolved.path, signal ? { signal } : {});
+
   const cores = await physicalCoreCount();
   const threads = init.threads ?? defaultThreads(resolved.builtIn, cores);
-  const maxConcurrency = init.maxConcurrency ?? defaultMaxConcurrency(resolved.builtIn, cores);
   const maxQueue = init.maxQueue ?? DEFAULT_MAX_QUEUE;
-  const contextSize = init.contextSize ?? defaultContextSize(metadata.contextLength);
   const gpu = init.gpu ?? (resolved.builtIn ? false : 'auto');
 
   const llama = await acquireLlama(gpu, threads);
   signal?.throwIfAborted();
+
+  // RAM holds the weights and the KV cache on the CPU, and with Metal (Apple's unified
+  // memory). With CUDA or Vulkan, node-llama-cpp fits the layers into VRAM itself.
+  const ramBound = llama.gpu === false || llama.gpu === 'metal';
+  const system = systemMemory();
+  const memoryLimit = init.memoryLimitBytes ?? system.totalBytes;
+  const available = Math.min(system.availableBytes, memoryLimit);
+  const plan = planSizing({
+    builtIn: resolved.builtIn,
+    physicalCores: cores,
+    memoryBytes: memoryLimit,
+    shape,
+    fitToMemory: ramBound,
+    threads,
+    maxConcurrency: init.maxConcurrency,
+    contextSize: init.contextSize,
+  });
+  const { maxConcurrency, contextSize } = plan;
+  if (ramBound && !plan.fits) {
+    throw new InsufficientMemoryError(
+      memoryRefusalMessage(
+        `model ${metadata.id} (${resolved.path})`,
+        plan,
+        { totalBytes: memoryLimit, availableBytes: available },
+        { contextSize: init.contextSize != null, maxConcurrency: init.maxConcurrency != null },
+      ),
+      plan.memory.totalBytes,
+      memoryLimit,
+    );
+  }
+  const memory: EngineMemory = {
+    estimatedBytes: plan.memory.totalBytes,
+    limitBytes: memoryLimit,
+    availableBytes: available,
+    checked: ramBound,
+  };
+  if (ramBound && plan.memory.totalBytes > available) {
+    log(
+      'model needs about %d MiB but only %d MiB are available now: expect swapping',
+      Math.round(plan.memory.totalBytes / 2 ** 20),
+      Math.round(available / 2 ** 20),
+    );
+  }
   const started = performance.now();
   const mark = llamaLogMark();
   let model: LlamaModel;
@@ -188,6 +236,7 @@ export async function createEngine(
     threads,
     maxQueue,
     gpuName,
+    memory,
   });
   log(
     'engine ready: model %s (%s, %s, %d params), %s backend, %d threads, %d × %d-token sequences, queue %d, loaded in %d ms',
@@ -226,6 +275,7 @@ interface EngineParts {
   threads: number;
   maxQueue: number;
   gpuName: string | null;
+  memory: EngineMemory;
 }
 
 class LlamaEngine implements Engine {
@@ -235,6 +285,7 @@ class LlamaEngine implements Engine {
   readonly maxConcurrency: number;
   readonly contextSize: number;
   readonly threads: number;
+  readonly memory: EngineMemory;
 
   private readonly llama: Llama;
   private readonly llamaModel: LlamaModel;
@@ -256,6 +307,7 @@ class LlamaEngine implements Engine {
     this.backend = parts.llama.gpu === false ? 'cpu' : parts.llama.gpu;
     this.gpuName = parts.gpuName;
     this.threads = parts.threads;
+    this.memory = Object.freeze({ ...parts.memory });
     this.contextSize = parts.context.contextSize;
     this.maxConcurrency = parts.context.totalSequences;
     // The model's own template (from its GGUF metadata), resolved once. node-llama-cpp

@@ -45,3 +45,23 @@ export class EngineClosedError extends Error {
     this.name = 'EngineClosedError';
   }
 }
+
+/**
+ * The model, its KV cache and the runtime do not fit in this machine's memory (RAM, or a
+ * lower cgroup limit). Thrown by `createEngine` before loading anything; the message says
+ * how much is needed, how much there is, and what to do.
+ */
+export class InsufficientMemoryError extends Error {
+  static override readonly name = 'InsufficientMemoryError';
+  /** The estimate, in bytes. */
+  readonly neededBytes: number;
+  /** The memory limit it was compared with, in bytes. */
+  readonly limitBytes: number;
+
+  constructor(message: string, neededBytes: number, limitBytes: number) {
+    super(message);
+    this.name = 'InsufficientMemoryError';
+    this.neededBytes = neededBytes;
+    this.limitBytes = limitBytes;
+  }
+}

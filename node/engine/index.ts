@@ -25,19 +25,39 @@ export { createEngine } from './engine.js';
 export {
   EngineBusyError,
   EngineClosedError,
+  InsufficientMemoryError,
   InvalidRequestError,
   ModelLoadError,
   ModelNotFoundError,
   OfflineModelError,
 } from './errors.js';
 export {
+  COMPUTE_BATCH_TOKENS,
+  CONTEXT_SIZE_STEP,
   DEFAULT_MAX_QUEUE,
   DEMO_MAX_CONCURRENCY,
+  KV_CACHE_BYTES_PER_ELEMENT,
+  MAX_DEFAULT_CONCURRENCY,
   MAX_DEFAULT_CONTEXT_SIZE,
+  MEMORY_HEADROOM_FRACTION,
+  MIN_DEFAULT_CONTEXT_SIZE,
+  RUNTIME_OVERHEAD_BYTES,
   defaultContextSize,
   defaultMaxConcurrency,
   defaultThreads,
+  estimateMemory,
+  formatBytes,
+  memoryRefusalMessage,
   physicalCoreCount,
+  planSizing,
+  systemMemory,
+} from './defaults.js';
+export type {
+  ContextFit,
+  MemoryEstimate,
+  MemoryShape,
+  SizingInput,
+  SizingPlan,
 } from './defaults.js';
 export { disposeLlamaBackends } from './llama-backend.js';
 export { DEFAULT_TEMPERATURE, MAX_STOP_SEQUENCES } from './options.js';
@@ -49,6 +69,7 @@ export type {
   EngineEvent,
   EngineInit,
   EngineLoad,
+  EngineMemory,
   EngineModel,
   EngineProgress,
   EngineUsage,

@@ -38,7 +38,8 @@ export interface EngineInit {
   /**
    * Requests generated at once: one context with this many sequences.
    * @default 2 for the demo models; for real models 1 on hosts with ≤ 4 physical cores or
-   * ≤ 8 GiB of RAM, else `clamp(floor(cores / 4), 2, 8)` capped by `floor(RAM GiB / 8)`
+   * ≤ 8 GiB of RAM, else `clamp(floor(cores / 4), 2, 8)` capped by `floor(RAM GiB / 8)`;
+   * lowered (down to 1) when memory is too short for full contexts
    */
   maxConcurrency?: number;
   /**
@@ -49,9 +50,18 @@ export interface EngineInit {
   maxQueue?: number;
   /**
    * Context size per sequence, in tokens.
-   * @default min(the model's trained context, 4096)
+   * @default min(the model's trained context, 4096); where RAM holds the model (CPU,
+   * Metal), the largest multiple of 256 whose memory estimate stays within 90 % of
+   * `memoryLimitBytes`, but not below 1024
    */
   contextSize?: number;
+  /**
+   * The memory the model, its KV cache and the runtime must fit in, in bytes. Where RAM
+   * holds the model (CPU, Metal), `createEngine` refuses with `InsufficientMemoryError`
+   * when the estimate exceeds it, before loading anything.
+   * @default the machine's RAM, or the cgroup limit when lower
+   */
+  memoryLimitBytes?: number;
   /**
    * `auto` picks CUDA, Metal or Vulkan when a prebuilt llama.cpp binary for it works,
    * else the CPU; `false` forces the CPU.
@@ -62,6 +72,18 @@ export interface EngineInit {
   hfEndpoint?: string;
   /** Progress of the download (hf: models) and of loading the weights. */
   onProgress?(progress: EngineProgress): void;
+}
+
+/** The engine's memory estimate and what it was compared with (bytes). */
+export interface EngineMemory {
+  /** Model + KV cache + compute buffer + runtime, as estimated (see `estimateMemory`). */
+  estimatedBytes: number;
+  /** The limit: RAM, a cgroup limit, or `memoryLimitBytes`. */
+  limitBytes: number;
+  /** Memory available when the engine started. */
+  availableBytes: number;
+  /** Whether RAM holds the model (CPU, Metal), so the estimate was checked against the limit. */
+  checked: boolean;
 }
 
 export interface EngineLoad {
@@ -140,6 +162,8 @@ export interface Engine {
   readonly contextSize: number;
   /** CPU threads llama.cpp uses. */
   readonly threads: number;
+  /** The memory estimate the engine was sized with. */
+  readonly memory?: EngineMemory;
   /** What the engine is doing now (for the signed model card and routing). */
   load(): EngineLoad;
   /**

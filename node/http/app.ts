@@ -31,11 +31,11 @@ import {
   type ReplayGuard,
   type ResponseEvent,
   type WireErrorCode,
+  StreamingBody,
 } from '../../protocol/index.js';
 import type { Keyring } from '../keyring.js';
 import type { InferenceService } from '../service.js';
 import { serveSealedRequest } from '../sealed.js';
-import { StreamingBody } from './body.js';
 import { invalidRequest, modelNotFound, OpenAIError } from '../openai/errors.js';
 
 const log = logger('tokenplace:node:http');

@@ -30,22 +30,32 @@ export {
   assertModelId,
   diagnoseTruncation,
   modelIdFromFileName,
+  modelShapeFromGguf,
   readModelMetadata,
+  readModelShape,
   requiredGgufBytes,
   sha256File,
 } from './metadata.js';
-export type { ModelMetadata, ReadModelMetadataOptions, Sha256FileOptions } from './metadata.js';
+export type {
+  ModelMetadata,
+  ModelShape,
+  ReadModelMetadataOptions,
+  Sha256FileOptions,
+} from './metadata.js';
 export {
   BUILT_IN_MODELS,
   DEFAULT_MODEL,
   HF_PREFLIGHT_TIMEOUT_MS,
   defaultHfEndpoint,
   ensureDemoModel,
+  findCachedHfModel,
+  isHfModel,
   modelsDir,
   parseHfUri,
   resolveModel,
 } from './resolve.js';
 export type {
+  CachedHfModel,
   DownloadProgress,
   HfModelRef,
   ResolveModelOptions,

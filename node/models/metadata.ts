@@ -175,6 +175,105 @@ export async function diagnoseTruncation(path: string): Promise<string | undefin
   return undefined;
 }
 
+// ---------------------------------------------------------------- shape (for memory estimates)
+
+/** What a memory estimate needs to know about a model, from its GGUF header. */
+export interface ModelShape {
+  /** Size of the GGUF file: llama.cpp maps it into memory, and inference reads all of it. */
+  fileBytes: number;
+  /** Transformer blocks. */
+  layers: number;
+  /**
+   * Elements of the K and V caches per token, summed over the layers:
+   * `Σ head_count_kv × (key_length + value_length)`.
+   */
+  kvElementsPerToken: number;
+  /** Attention heads (query). */
+  headCount: number;
+  /** Embedding width. */
+  embeddingLength: number;
+  /** Tokens in the vocabulary. */
+  vocabularySize: number;
+  /** Context the model was trained on; 0 when the header does not say. */
+  trainedContext: number;
+}
+
+function positive(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+/**
+ * A model's shape from its parsed GGUF header. Fields the header leaves out fall back to
+ * llama.cpp's own defaults (`head_count_kv` = `head_count`, `key_length` = `value_length`
+ * = `embedding_length / head_count`).
+ */
+export function modelShapeFromGguf(info: GgufFileInfo, fileBytes: number): ModelShape {
+  const arch = info.architectureMetadata as {
+    block_count?: number;
+    embedding_length?: number;
+    vocab_size?: number;
+    context_length?: number;
+    attention?: {
+      head_count?: number | number[];
+      head_count_kv?: number | number[];
+      key_length?: number;
+      value_length?: number;
+    };
+  };
+  const layers = positive(arch.block_count) ?? 0;
+  const embeddingLength = positive(arch.embedding_length) ?? 0;
+  const headsOf = (value: number | number[] | undefined, layer: number): number | undefined =>
+    Array.isArray(value) ? positive(value[layer]) : positive(value);
+  const headCount = headsOf(arch.attention?.head_count, 0) ?? 1;
+  const headDim = embeddingLength > 0 ? embeddingLength / headCount : 0;
+  const keyLength = positive(arch.attention?.key_length) ?? headDim;
+  const valueLength = positive(arch.attention?.value_length) ?? headDim;
+  let kvElementsPerToken = 0;
+  for (let layer = 0; layer < layers; layer++) {
+    const kvHeads =
+      headsOf(arch.attention?.head_count_kv, layer) ??
+      headsOf(arch.attention?.head_count, layer) ??
+      headCount;
+    kvElementsPerToken += kvHeads * (keyLength + valueLength);
+  }
+  const tokens = (info.metadata as { tokenizer?: { ggml?: { tokens?: readonly unknown[] } } })
+    .tokenizer?.ggml?.tokens;
+  return {
+    fileBytes,
+    layers,
+    kvElementsPerToken: Math.round(kvElementsPerToken),
+    headCount,
+    embeddingLength,
+    vocabularySize: positive(arch.vocab_size) ?? tokens?.length ?? 0,
+    trainedContext: positive(arch.context_length) ?? 0,
+  };
+}
+
+/** Read a GGUF file's header and size: its {@link ModelShape}. Throws `ModelLoadError`. */
+export async function readModelShape(
+  path: string,
+  { signal }: { signal?: AbortSignal } = {},
+): Promise<ModelShape> {
+  try {
+    const [info, { size }] = await Promise.all([
+      readGgufFileInfo(path, {
+        sourceType: 'filesystem',
+        logWarnings: false,
+        ...(signal ? { signal } : {}),
+      }),
+      stat(path),
+    ]);
+    return modelShapeFromGguf(info, size);
+  } catch (err) {
+    signal?.throwIfAborted();
+    throw new ModelLoadError(
+      `cannot read the GGUF header of ${path}: ${(err as Error).message}`,
+      path,
+      { cause: err },
+    );
+  }
+}
+
 // ---------------------------------------------------------------- hashing
 
 interface HashCacheEntry {

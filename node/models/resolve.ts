@@ -308,6 +308,44 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
   });
 }
 
+/** Where an `hf:` model is, or would be, in the cache. */
+export type CachedHfModel =
+  { cached: true; path: string; url: string } | { cached: false; localPath: string; url: string };
+
+/**
+ * Look an `hf:` model up in `<dataDir>/models/` with no network at all (what
+ * `token.place doctor` reports). Throws {@link ModelNotFoundError} for a malformed URI.
+ */
+export async function findCachedHfModel(
+  spec: string,
+  options: Pick<ResolveModelOptions, 'dataDir' | 'hfEndpoint'>,
+): Promise<CachedHfModel> {
+  const endpoint = normalizeEndpoint(options.hfEndpoint ?? defaultHfEndpoint());
+  const ref = parseHfUri(spec, endpoint);
+  const directory = modelsDir(options.dataDir);
+  try {
+    const path = await resolveModelFile(ref.uri, {
+      directory,
+      download: false,
+      cli: false,
+      endpoints: { huggingFace: endpoint },
+    });
+    return { cached: true, path, url: ref.url };
+  } catch (err) {
+    const where = /No model file found at "([^"]+)"/.exec((err as Error).message)?.[1];
+    return {
+      cached: false,
+      localPath: where ?? join(directory, expectedHfFileName(ref)),
+      url: ref.url,
+    };
+  }
+}
+
+/** True for `hf:` (and `huggingface:`) model values. */
+export function isHfModel(spec: string): boolean {
+  return isHfUri(spec.trim());
+}
+
 async function resolveHfModel(spec: string, options: ResolveModelOptions): Promise<ResolvedModel> {
   const endpoint = normalizeEndpoint(options.hfEndpoint ?? defaultHfEndpoint());
   const ref = parseHfUri(spec, endpoint);

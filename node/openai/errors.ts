@@ -1,37 +1,10 @@
 /**
- * OpenAI-shaped errors: `{ error: { message, type, param, code } }` with the HTTP status
- * OpenAI would use. One class, built by the helpers below, rendered by one handler.
+ * The node's OpenAI-shaped errors (`OpenAIError`, from protocol/): the helpers below build
+ * them, one handler renders them.
  */
-import type { OpenAIErrorBody } from '../../protocol/index.js';
+import { OpenAIError } from '../../protocol/index.js';
 
-export class OpenAIError extends Error {
-  static override readonly name = 'OpenAIError';
-  readonly status: number;
-  readonly type: string;
-  readonly code: string | null;
-  readonly param: string | null;
-  /** For 429: the Retry-After the client should honour. */
-  readonly retryAfterMs: number | undefined;
-
-  constructor(
-    status: number,
-    message: string,
-    type: string,
-    options: { code?: string | null; param?: string | null; retryAfterMs?: number } = {},
-  ) {
-    super(message);
-    this.name = 'OpenAIError';
-    this.status = status;
-    this.type = type;
-    this.code = options.code ?? null;
-    this.param = options.param ?? null;
-    this.retryAfterMs = options.retryAfterMs;
-  }
-
-  toBody(): OpenAIErrorBody {
-    return { message: this.message, type: this.type, param: this.param, code: this.code };
-  }
-}
+export { OpenAIError };
 
 export function invalidRequest(
   message: string,

@@ -7,7 +7,7 @@ import { TokenPlaceClient } from '../../node/client/index.js';
 import { verifyModelCard } from '../../protocol/index.js';
 import { enable } from '@libp2p/logger';
 import type { TapDirection, TapSource } from '../../bootstrap/tap.js';
-import { configureLogging } from '../../bootstrap/log.js';
+import { configureLogging } from '../../protocol/index.js';
 import {
   eventually,
   startTestBootstrap,

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { loadBootstrapConfig } from '../../bootstrap/config.js';
-import { configureLogging } from '../../bootstrap/log.js';
+import { configureLogging } from '../../protocol/index.js';
 import { startBootstrap, type RunningBootstrap } from '../../bootstrap/bootstrap.js';
 import { TokenPlaceClient } from '../../node/client/index.js';
 import {

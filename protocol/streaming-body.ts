@@ -1,9 +1,11 @@
 /**
- * A streaming HTTP body that coalesces writes: the first write after a quiet spell goes
- * out at once (on a microtask, so synchronous writes still share it); writes within
- * `FLUSH_INTERVAL_MS` of a flush are gathered into one chunk, one socket write. Writers
- * wait only when the client is not keeping up (backpressure). `onCancel` runs when the
- * client goes away, which is how a gateway request's abort reaches the node.
+ * A streaming body (a web `ReadableStream`, e.g. an HTTP response) that coalesces writes.
+ * The first write after a quiet spell goes out at once (on a microtask, so synchronous
+ * writes still share it); writes that follow within `FLUSH_INTERVAL_MS` are gathered into
+ * one chunk (one socket write). A fast model produces a token every few hundred
+ * microseconds, and a socket write plus the client's wake-up per token is a visible share
+ * of that; a slow model still gets every token out at once. Writers wait only when the
+ * reader is not keeping up (backpressure). Platform-neutral: nodes and gateways use it.
  */
 export const FLUSH_INTERVAL_MS = 8;
 
@@ -17,6 +19,7 @@ export class StreamingBody {
   #drained: PromiseWithResolvers<void> | undefined;
   readonly #encoder = new TextEncoder();
 
+  /** `onCancel` runs when the client goes away. */
   constructor(onCancel: (reason: unknown) => void) {
     this.stream = new ReadableStream<Uint8Array>(
       {
