@@ -1,0 +1,315 @@
+// The web chat's speed, in headless Chromium (playwright-core driving Debian's
+// Chromium) on a real local mesh on loopback — a bootstrap serving the built app, a node
+// on `demo` and one on `demo-endless`:
+// - page open → first token: navigation start to the first answer text on screen, for
+//   a prompt sent the moment the page allows it, each run in a fresh browser context
+//   (cold cache, new libp2p peer, new WebRTC connection); target ≤ 1 s median;
+// - streamed tokens/s in the page (sealed chunks over direct WebRTC, opened and painted
+//   by the app) vs the same answer from `createEngine` in this process, side by side;
+//   target ratio ≥ 0.95.
+import { afterAll, beforeAll, test } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createEngine, type Engine } from '../node/engine/index.js';
+import {
+  removeTempDirs,
+  startBootstrapProcess,
+  startNodeProcess,
+  tempDir,
+  type BootstrapProcess,
+  type NodeProcess,
+} from '../tests/helpers/mesh.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../tests/browser/chromium.js';
+import { figure, median, record } from './figures.js';
+
+const TTFT_RUNS = 7;
+const TPS_ROUNDS = 5;
+/**
+ * Tokens of `demo-endless` streamed per throughput run: as many as fit the demo model's
+ * 512-token context after the prompt (the app sends no max_tokens, so the node stops
+ * there by itself).
+ */
+const TOKENS = 450;
+const PROMPT = 'Tell me about yourself';
+
+let bootstrap: BootstrapProcess;
+let demo: NodeProcess;
+let endless: NodeProcess;
+let engine: Engine;
+let browser: Browser;
+/** End offset (in characters) of each token of the endless answer, from the engine. */
+let offsets: number[] = [];
+
+beforeAll(async () => {
+  bootstrap = await startBootstrapProcess({ extraArgs: ['--log-level', 'error'] });
+  [demo, endless] = await Promise.all([
+    startNodeProcess([bootstrap.multiaddr], { extraArgs: ['--log-level', 'error'] }),
+    startNodeProcess([bootstrap.multiaddr], {
+      model: 'demo-endless',
+      extraArgs: ['--max-concurrency', '1', '--log-level', 'error'],
+    }),
+  ]);
+  engine = await createEngine({
+    model: 'demo-endless',
+    dataDir: await tempDir(),
+    maxConcurrency: 1,
+  });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+  // Both nodes listed before the first page asks.
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+    const res = await fetch(`${bootstrap.httpUrl}/v1/models`);
+    const ids = ((await res.json()) as { data: Array<{ id: string }> }).data.map((m) => m.id);
+    if (ids.includes('demo') && ids.includes('demo-endless')) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await engine?.close();
+  await Promise.all([endless, demo, bootstrap].filter((p) => p != null).map((p) => p.cli.stop()));
+  await removeTempDirs();
+});
+
+/** In-process: tokens/s between the first and the last of `TOKENS` tokens. */
+async function inProcess(): Promise<number> {
+  const times: number[] = [];
+  const texts: string[] = [];
+  for await (const event of engine.chat([{ role: 'user', content: PROMPT }], {
+    maxTokens: TOKENS,
+    temperature: 0,
+  })) {
+    if (event.type === 'token') {
+      times.push(performance.now());
+      texts.push(event.text);
+    }
+  }
+  if (offsets.length === 0) {
+    let end = 0;
+    offsets = texts.map((t) => (end += t.length));
+  }
+  return (times.length - 1) / ((times.at(-1)! - times[0]!) / 1000);
+}
+
+/**
+ * In the page: watches the answer as it is painted, records (time, characters), and
+ * presses Stop once `TOKENS` tokens are on screen. Then tokens/s between the first and
+ * the last paint, tokens counted with the engine's own token boundaries.
+ */
+async function inPage(page: Page): Promise<number> {
+  await page.locator('[data-testid="new-chat-button"]').click();
+  const stopAt = offsets[TOKENS - 1]!;
+  await page.evaluate((limit) => {
+    const w = window as unknown as { __paints: Array<[number, number]>; __stopped: boolean };
+    w.__paints = [];
+    w.__stopped = false;
+    const observer = new MutationObserver(() => {
+      const messages = document.querySelectorAll('[data-testid="assistant-message"]');
+      const text = messages[messages.length - 1]?.querySelector('.markdown')?.textContent ?? '';
+      if (text.length === 0 || text.length === w.__paints.at(-1)?.[1]) return;
+      w.__paints.push([performance.now(), text.length]);
+      if (text.length >= limit && !w.__stopped) {
+        w.__stopped = true;
+        observer.disconnect();
+        document.querySelector<HTMLButtonElement>('[data-testid="stop-button"]')?.click();
+      }
+    });
+    observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+  }, stopAt);
+  await page.locator('[data-testid="prompt-input"]').fill(PROMPT);
+  await page.locator('[data-testid="send-button"]:not([disabled])').click();
+  await page
+    .waitForFunction(() => (window as unknown as { __stopped: boolean }).__stopped, undefined, {
+      timeout: 60_000,
+    })
+    .catch(async (err: unknown) => {
+      const state = await page.evaluate(() => ({
+        paints: (window as unknown as { __paints: Array<[number, number]> }).__paints.slice(-3),
+        answer: document
+          .querySelector('[data-testid="assistant-message"]:last-of-type')
+          ?.textContent?.slice(-300),
+      }));
+      throw new Error(`did not reach ${stopAt} characters: ${JSON.stringify(state)}`, {
+        cause: err,
+      });
+    });
+  const paints = await page.evaluate(
+    () => (window as unknown as { __paints: Array<[number, number]> }).__paints,
+  );
+  const tokensAt = (chars: number): number => offsets.filter((end) => end <= chars).length;
+  const first = paints[0]!;
+  const last = paints.at(-1)!;
+  // Let the node notice the Stop before the next run.
+  await page.locator('[data-testid="send-button"]').waitFor();
+  return (tokensAt(last[1]) - tokensAt(first[1])) / ((last[0] - first[0]) / 1000);
+}
+
+/** A fresh context opens the chat; a prompt goes out as soon as Send is enabled. */
+async function pageOpenToFirstToken(): Promise<{
+  firstToken: number;
+  online: number;
+  sent: number;
+}> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    const page = await context.newPage();
+    await page.addInitScript((prompt) => {
+      const w = window as unknown as { __marks: Record<string, number> };
+      w.__marks = {};
+      const check = (): void => {
+        const marks = w.__marks;
+        if (
+          marks.online == null &&
+          document.querySelector('[data-testid="connection-status"].online') != null
+        ) {
+          marks.online = performance.now();
+        }
+        if (marks.sent == null) {
+          const input = document.querySelector<HTMLTextAreaElement>('[data-testid="prompt-input"]');
+          if (input != null && input.value === '') {
+            input.value = prompt;
+            input.dispatchEvent(new Event('input', { bubbles: true }));
+          }
+          const send = document.querySelector<HTMLButtonElement>('[data-testid="send-button"]');
+          if (send != null && !send.disabled) {
+            marks.sent = performance.now();
+            send.click();
+          }
+          return;
+        }
+        const text =
+          document.querySelector('[data-testid="assistant-message"] .markdown')?.textContent ?? '';
+        if (text !== '' && marks.firstToken == null) marks.firstToken = performance.now();
+      };
+      new MutationObserver(check).observe(document, {
+        subtree: true,
+        childList: true,
+        characterData: true,
+        attributes: true,
+      });
+    }, PROMPT);
+    await page.goto(`${bootstrap.httpUrl}/`);
+    await page
+      .waitForFunction(
+        () => (window as unknown as { __marks: Record<string, number> }).__marks.firstToken != null,
+        undefined,
+        { timeout: 20_000, polling: 50 },
+      )
+      .catch(async (err: unknown) => {
+        const state = await page.evaluate(() => ({
+          marks: (window as unknown as { __marks: Record<string, number> }).__marks,
+          status: document.querySelector('[data-testid="connection-status"]')?.textContent,
+          answer: document.querySelector('[data-testid="assistant-message"]')?.textContent,
+          hint: document.querySelector('#composer-hint')?.textContent,
+        }));
+        throw new Error(`no first token: ${JSON.stringify(state)}`, { cause: err });
+      });
+    const marks = await page.evaluate(
+      () => (window as unknown as { __marks: Record<string, number> }).__marks,
+    );
+    return { firstToken: marks.firstToken!, online: marks.online ?? NaN, sent: marks.sent! };
+  } finally {
+    await context.close();
+  }
+}
+
+/**
+ * A user who takes a moment to type: the page is open and online, the picked model's
+ * connection prepared; from pressing Send to the first answer text on screen.
+ */
+async function promptToFirstToken(): Promise<number> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    const page = await context.newPage();
+    await page.goto(`${bootstrap.httpUrl}/`);
+    await page.locator('[data-testid="connection-status"].online').waitFor({ timeout: 60_000 });
+    await page.locator('[data-testid="prompt-input"]').fill(PROMPT);
+    await page.locator('[data-testid="send-button"]:not([disabled])').waitFor({ timeout: 60_000 });
+    await new Promise((r) => setTimeout(r, 2_000)); // typing
+    return await page.evaluate(
+      () =>
+        new Promise<number>((resolve) => {
+          let sent = 0;
+          const observer = new MutationObserver(() => {
+            const text =
+              document.querySelector('[data-testid="assistant-message"] .markdown')?.textContent ??
+              '';
+            if (text === '') return;
+            observer.disconnect();
+            resolve(performance.now() - sent);
+          });
+          observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+          sent = performance.now();
+          document.querySelector<HTMLButtonElement>('[data-testid="send-button"]')!.click();
+        }),
+    );
+  } finally {
+    await context.close();
+  }
+}
+
+test('browser: page open → first token, and streamed tokens/s vs in-process', async () => {
+  // Page open → first token, each run cold.
+  await pageOpenToFirstToken(); // warm the nodes and the OS caches once
+  const opens: Array<{ firstToken: number; online: number; sent: number }> = [];
+  for (let i = 0; i < TTFT_RUNS; i++) opens.push(await pageOpenToFirstToken());
+  const ttft = median(opens.map((o) => o.firstToken));
+  const prepared: number[] = [];
+  for (let i = 0; i < TTFT_RUNS; i++) prepared.push(await promptToFirstToken());
+
+  // Throughput, side by side: one page (its WebRTC connection stays up), alternating
+  // with the in-process engine.
+  await inProcess();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(`${bootstrap.httpUrl}/`);
+  await page
+    .locator('[data-testid="model-select"] option[value="demo-endless"]')
+    .waitFor({ state: 'attached', timeout: 60_000 });
+  await page.locator('[data-testid="model-select"]').selectOption('demo-endless');
+  await inPage(page); // warm-up: connection, key record, JIT
+  const local: number[] = [];
+  const web: number[] = [];
+  for (let i = 0; i < TPS_ROUNDS; i++) {
+    local.push(await inProcess());
+    web.push(await inPage(page));
+  }
+  await context.close();
+  const localTps = median(local);
+  const webTps = median(web);
+
+  await record('browser', [
+    figure(
+      'page open → first token (median)',
+      ttft,
+      'ms',
+      { op: '<=', value: 1000 },
+      `headless Chromium, fresh context each run, ${TTFT_RUNS} runs; online at ${Math.round(median(opens.map((o) => o.online)))} ms, sent at ${Math.round(median(opens.map((o) => o.sent)))} ms (medians); runs ${opens.map((o) => Math.round(o.firstToken)).join(', ')} ms`,
+    ),
+    figure(
+      'Send → first token, page already open (median)',
+      median(prepared),
+      'ms',
+      undefined,
+      `the picked model's WebRTC connection and key record prepared while the user types; runs ${prepared.map((t) => Math.round(t)).join(', ')} ms`,
+    ),
+    figure(
+      'demo-endless tok/s, in-process',
+      localTps,
+      'tok/s',
+      undefined,
+      `${TOKENS} tokens, median of ${TPS_ROUNDS}`,
+    ),
+    figure(
+      'demo-endless tok/s, in the page (direct WebRTC)',
+      webTps,
+      'tok/s',
+      undefined,
+      `sealed chunks opened and painted by the app, ${TOKENS} tokens, median of ${TPS_ROUNDS}`,
+    ),
+    figure('browser / in-process tok/s', webTps / localTps, 'ratio', { op: '>=', value: 0.95 }),
+  ]);
+});

@@ -1,0 +1,745 @@
+/**
+ * The browser's mesh client: the real {@link MeshClient} behind the chat UI.
+ *
+ * Connection flow: dial the bootstrap(s) over WebSockets → `online`. When the last
+ * connection to the bootstrap closes → `reconnecting`, re-dialled with a doubling
+ * backoff (0.5 s … 8 s, jittered); after {@link OFFLINE_AFTER_MS} of failures →
+ * `offline`, still re-dialled every 30 s, and at once when the browser comes back
+ * online. Nothing here needs a page reload.
+ *
+ * Chat flow: the directory on the bootstrap names the model's providers (signed cards,
+ * verified against each provider's PeerId) → rank them (load, then round-trip time) →
+ * dial the best one *directly* (WebRTC, signalled through the relay; a dial that comes
+ * back as the relay's limited circuit is retried, and a relayed connection is never used
+ * for a prompt) → fetch its key record, verified against the PeerId Noise authenticated
+ * on that connection → seal the request to that key (HPKE) → stream the opened chunks.
+ * A node that fails before answering is skipped; one that drops mid-answer produces a
+ * `retry` and the next provider answers from the start. `prepare(model)` runs the same
+ * steps up to the key record ahead of time, so a prompt finds its connection ready.
+ *
+ * Nothing here logs prompts, answers or keys: only peer ids, counts and error names.
+ */
+import { logger } from '@libp2p/logger';
+import { peerIdFromString } from '@libp2p/peer-id';
+import type { Connection, PeerId } from '@libp2p/interface';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import {
+  dialProvider,
+  fetchNodeInfo,
+  isDirect,
+  lookupDirectory,
+  rankProviders,
+  runInference,
+  transportOf,
+  type VerifiedNodeInfo,
+  type VerifiedProvider,
+} from '../../../../protocol/mesh.js';
+import { fingerprintOf } from '../../../../protocol/hpke.js';
+import type { ModelCard } from '../../../../protocol/messages.js';
+import { BootstrapError, MeshOfflineError } from './errors.js';
+import { createBrowserLibp2p, type BrowserLibp2p } from './libp2p.js';
+import type {
+  ChatRequest,
+  ChatUpdate,
+  ConnectionState,
+  MeshClient,
+  MeshModel,
+  NodeInfo,
+} from './types.js';
+import {
+  aggregateModels,
+  backoffMs,
+  chatBody,
+  classifyNodeError,
+  readChunk,
+  readResult,
+  transportLabel,
+  type BackoffPolicy,
+  type ChunkContent,
+} from './updates.js';
+
+const log = logger('tokenplace:browser:mesh');
+
+/** One dial of a bootstrap. */
+export const BOOTSTRAP_DIAL_TIMEOUT_MS = 10_000;
+/** Failing to reach any bootstrap for this long turns `reconnecting` into `offline`. */
+export const OFFLINE_AFTER_MS = 60_000;
+/** A directory lookup. */
+export const DIRECTORY_TIMEOUT_MS = 10_000;
+/** Reaching a provider directly (WebRTC set-up included). */
+export const PROVIDER_DIAL_TIMEOUT_MS = 15_000;
+/** Fetching a provider's key record and cards. */
+export const NODE_INFO_TIMEOUT_MS = 10_000;
+/** Providers tried for one answer. */
+export const MAX_PROVIDER_ATTEMPTS = 3;
+/** A directory answer is reused, when the bootstrap is unreachable, for this long. */
+const PROVIDER_CACHE_MS = 5 * 60_000;
+/** A directory answer this recent is used for a prompt without asking again. */
+const PROVIDERS_FRESH_MS = 15_000;
+/** A node's verified key record and load are reused on the same connection for this long. */
+const INFO_CACHE_MS = 10_000;
+
+export interface LibP2PMeshClientInit {
+  /** Bootstrap multiaddrs, each ending in `/p2p/<peerId>`. */
+  bootstrap: readonly string[];
+  /** See {@link createBrowserLibp2p}. @default false */
+  allowPrivateAddresses?: boolean;
+  /** The reconnect schedule (tests shorten it). */
+  backoff?: BackoffPolicy;
+  /** @default OFFLINE_AFTER_MS */
+  offlineAfterMs?: number;
+  signal?: AbortSignal;
+}
+
+interface Bootstrap {
+  text: string;
+  addr: Multiaddr;
+  peerId: PeerId;
+}
+
+interface KnownProvider extends VerifiedProvider {
+  seenAt: number;
+}
+
+interface Candidate extends KnownProvider {
+  card: ModelCard;
+  load: ModelCard['load'];
+}
+
+/** Parses bootstrap multiaddrs; each must name its peer (`/p2p/<peerId>`). */
+export function parseBootstraps(addrs: readonly string[]): Bootstrap[] {
+  if (addrs.length === 0) throw new BootstrapError('No bootstrap multiaddr to dial.');
+  return addrs.map((text) => {
+    let addr: Multiaddr;
+    try {
+      addr = multiaddr(text);
+    } catch {
+      throw new BootstrapError(`"${text}" is not a multiaddr.`);
+    }
+    const id = addr.getComponents().findLast((c) => c.name === 'p2p')?.value;
+    if (id == null) throw new BootstrapError(`${text} must end in /p2p/<peer id>.`);
+    try {
+      return { text, addr, peerId: peerIdFromString(id) };
+    } catch {
+      throw new BootstrapError(`${text} names an invalid peer id.`);
+    }
+  });
+}
+
+/** Creates the libp2p peer and starts connecting in the background. */
+export async function createLibP2PMeshClient(
+  init: LibP2PMeshClientInit,
+): Promise<LibP2PMeshClient> {
+  const bootstraps = parseBootstraps(init.bootstrap);
+  init.signal?.throwIfAborted();
+  const libp2p = await createBrowserLibp2p({
+    allowPrivateAddresses: init.allowPrivateAddresses === true,
+  });
+  if (init.signal?.aborted === true) {
+    await libp2p.stop();
+    init.signal.throwIfAborted();
+  }
+  const client = new LibP2PMeshClient(libp2p, bootstraps, init);
+  client.start();
+  return client;
+}
+
+export class LibP2PMeshClient implements MeshClient {
+  readonly libp2p: BrowserLibp2p;
+  readonly #bootstraps: Bootstrap[];
+  readonly #backoff: BackoffPolicy;
+  readonly #offlineAfterMs: number;
+  readonly #closing = new AbortController();
+  readonly #listeners = new Set<(state: ConnectionState) => void>();
+  readonly #providers = new Map<string, KnownProvider>();
+  readonly #rtt = new Map<string, number>();
+  /** Verified node info, reused briefly on the same connection. */
+  readonly #info = new Map<string, { info: VerifiedNodeInfo; at: number; connectionId: string }>();
+  /** Connection attempts in flight, by PeerId. */
+  readonly #connecting = new Map<
+    string,
+    Promise<{ connection: Connection; info: VerifiedNodeInfo }>
+  >();
+  #state: ConnectionState;
+  /** Cuts the reconnect backoff short (the browser came back online, or close()). */
+  #wake: (() => void) | null = null;
+  #loop: Promise<void> | null = null;
+
+  constructor(libp2p: BrowserLibp2p, bootstraps: Bootstrap[], init: LibP2PMeshClientInit) {
+    this.libp2p = libp2p;
+    this.#bootstraps = bootstraps;
+    this.#backoff = init.backoff ?? {};
+    this.#offlineAfterMs = init.offlineAfterMs ?? OFFLINE_AFTER_MS;
+    this.#state = { kind: 'connecting', bootstrap: bootstraps[0]!.text };
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  subscribe(listener: (state: ConnectionState) => void): () => void {
+    this.#listeners.add(listener);
+    listener(this.#state);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Starts the connection loop (once). */
+  start(): void {
+    if (this.#loop != null) return;
+    this.libp2p.addEventListener('peer:connect', this.#onPeersChanged);
+    this.libp2p.addEventListener('peer:disconnect', this.#onPeersChanged);
+    globalThis.addEventListener?.('online', this.#onBrowserOnline);
+    this.#loop = this.#maintain().catch((err: unknown) => {
+      log.error('connection loop ended: %s', (err as Error).name);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closing.signal.aborted) return;
+    this.#closing.abort(new Error('mesh client closed'));
+    this.#wake?.();
+    globalThis.removeEventListener?.('online', this.#onBrowserOnline);
+    this.libp2p.removeEventListener('peer:connect', this.#onPeersChanged);
+    this.libp2p.removeEventListener('peer:disconnect', this.#onPeersChanged);
+    await this.libp2p.stop();
+    await this.#loop;
+    this.#listeners.clear();
+  }
+
+  // ------------------------------------------------------------------ connection state
+
+  #setState(state: ConnectionState): void {
+    if (this.#closing.signal.aborted) return;
+    const previous = this.#state;
+    if (JSON.stringify(previous) === JSON.stringify(state)) return;
+    this.#state = state;
+    if (previous.kind !== state.kind) log('connection %s → %s', previous.kind, state.kind);
+    for (const listener of this.#listeners) {
+      try {
+        listener(state);
+      } catch (err) {
+        log.error('state listener threw: %s', (err as Error).name);
+      }
+    }
+  }
+
+  readonly #onPeersChanged = (): void => {
+    const current = this.#state;
+    if (current.kind === 'online') {
+      this.#setState({ ...current, peers: this.libp2p.getPeers().length });
+    }
+  };
+
+  readonly #onBrowserOnline = (): void => {
+    this.#wake?.();
+  };
+
+  /** The bootstrap we hold an open connection to, if any. */
+  #connectedBootstrap(): Bootstrap | undefined {
+    return this.#bootstraps.find((b) =>
+      this.libp2p.getConnections(b.peerId).some((c) => c.status === 'open' && c.limits == null),
+    );
+  }
+
+  async #maintain(): Promise<void> {
+    const closing = this.#closing.signal;
+    let attempt = 0;
+    let failingSince: number | null = null;
+    let lastError: string;
+    while (!closing.aborted) {
+      const connected = this.#connectedBootstrap();
+      if (connected != null) {
+        this.#setState({
+          kind: 'online',
+          bootstrap: connected.text,
+          peers: this.libp2p.getPeers().length,
+        });
+        await this.#untilDisconnected(connected);
+        if (closing.aborted) return;
+        log('lost the connection to bootstrap %p', connected.peerId);
+        // Count the outage from here: the first re-dial goes out at once.
+        lastError = 'the connection to the relay closed';
+        attempt = 1;
+        failingSince = Date.now();
+        this.#setState({ kind: 'reconnecting', bootstrap: connected.text, attempt, lastError });
+      }
+      try {
+        await this.#dialAnyBootstrap(closing);
+        continue;
+      } catch (err) {
+        if (closing.aborted) return;
+        lastError = describe(err);
+      }
+      attempt += 1;
+      failingSince ??= Date.now();
+      const browserOffline = globalThis.navigator?.onLine === false;
+      const offline = browserOffline || Date.now() - failingSince >= this.#offlineAfterMs;
+      const bootstrap = this.#bootstraps[0]!.text;
+      if (offline) {
+        this.#setState({
+          kind: 'offline',
+          bootstrap,
+          reason: browserOffline
+            ? 'this device is offline'
+            : `cannot reach the relay: ${lastError}`,
+        });
+      } else {
+        this.#setState({ kind: 'reconnecting', bootstrap, attempt, lastError });
+      }
+      await this.#sleep(backoffMs(attempt, offline, this.#backoff));
+    }
+  }
+
+  async #dialAnyBootstrap(closing: AbortSignal): Promise<void> {
+    const errors: string[] = [];
+    for (const bootstrap of this.#bootstraps) {
+      try {
+        const connection = await this.libp2p.dial(bootstrap.addr, {
+          signal: AbortSignal.any([closing, AbortSignal.timeout(BOOTSTRAP_DIAL_TIMEOUT_MS)]),
+        });
+        log('connected to bootstrap %p', connection.remotePeer);
+        return;
+      } catch (err) {
+        if (closing.aborted) throw err;
+        errors.push(describe(err));
+      }
+    }
+    throw new Error(errors.at(-1) ?? 'no bootstrap to dial');
+  }
+
+  /** Resolves once no open connection to `bootstrap` is left (or the client closes). */
+  #untilDisconnected(bootstrap: Bootstrap): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.#closing.signal.aborted) return done();
+        const open = this.libp2p
+          .getConnections(bootstrap.peerId)
+          .some((c) => c.status === 'open' && c.limits == null);
+        if (!open) done();
+      };
+      const done = (): void => {
+        this.libp2p.removeEventListener('connection:close', check);
+        this.#closing.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.libp2p.addEventListener('connection:close', check);
+      this.#closing.signal.addEventListener('abort', done, { once: true });
+      check();
+    });
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(finish, ms);
+      function finish(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = () => {
+        this.#wake = null;
+        finish();
+      };
+    });
+  }
+
+  // ------------------------------------------------------------------ models
+
+  async listModels(options: { signal?: AbortSignal } = {}): Promise<MeshModel[]> {
+    const providers = await this.#lookup(undefined, options.signal);
+    return aggregateModels(providers);
+  }
+
+  /**
+   * Providers from the connected bootstrap's directory, plus those this page is still
+   * directly connected to (their cards verified earlier and not expired): a bootstrap
+   * that just restarted has not heard from every node again yet, but the nodes are there.
+   */
+  async #lookup(model: string | undefined, signal?: AbortSignal): Promise<KnownProvider[]> {
+    const bootstrap = this.#connectedBootstrap();
+    const now = Date.now();
+    const found = new Map<string, KnownProvider>();
+    if (bootstrap != null) {
+      const providers = await lookupDirectory(
+        this.libp2p,
+        bootstrap.peerId,
+        model != null ? { model } : {},
+        { signal: this.#signal(signal, DIRECTORY_TIMEOUT_MS) },
+      );
+      for (const p of providers) {
+        const known = { ...p, seenAt: now };
+        this.#providers.set(p.peerId, known);
+        found.set(p.peerId, known);
+      }
+    } else if (this.#providers.size === 0) {
+      throw new MeshOfflineError('Not connected to the mesh: reconnecting to the relay…');
+    }
+    for (const [id, p] of this.#providers) {
+      if (now - p.seenAt > PROVIDER_CACHE_MS) {
+        this.#providers.delete(id);
+        continue;
+      }
+      if (found.has(id)) continue;
+      const fresh = p.cards.filter(
+        (c) => c.expiresAt > now && (model == null || c.model.id === model),
+      );
+      if (fresh.length === 0) continue;
+      // Without a bootstrap, remembered providers are all there is; with one, only those
+      // we can still reach directly.
+      const reachable =
+        bootstrap == null ||
+        this.libp2p
+          .getConnections(peerIdFromString(id))
+          .some((c) => c.status === 'open' && isDirect(c));
+      if (reachable) found.set(id, { ...p, cards: fresh });
+    }
+    return [...found.values()];
+  }
+
+  #candidates(
+    providers: readonly KnownProvider[],
+    model: string,
+    exclude: ReadonlySet<string>,
+  ): Candidate[] {
+    const candidates: Candidate[] = [];
+    for (const p of providers) {
+      if (exclude.has(p.peerId)) continue;
+      const card = p.cards.find((c) => c.model.id === model);
+      if (card != null) candidates.push({ ...p, card, load: card.load });
+    }
+    return rankProviders(candidates, (id) => this.#rtt.get(id));
+  }
+
+  /** Providers of `model` from a lookup less than {@link PROVIDERS_FRESH_MS} ago. */
+  #freshProviders(model: string): KnownProvider[] {
+    const now = Date.now();
+    return [...this.#providers.values()].filter(
+      (p) =>
+        now - p.seenAt < PROVIDERS_FRESH_MS &&
+        p.cards.some((c) => c.model.id === model && c.expiresAt > now),
+    );
+  }
+
+  // ------------------------------------------------------------------ chat
+
+  /**
+   * Connects to the best provider of `model` ahead of a prompt (WebRTC set-up, key
+   * record), so the first answer does not wait for it. Safe to call often: it does
+   * nothing while online is false or the connection is ready, and never throws.
+   */
+  prepare(model: string, options: { signal?: AbortSignal } = {}): void {
+    if (this.#state.kind !== 'online' || this.#closing.signal.aborted) return;
+    void (async () => {
+      let providers = this.#freshProviders(model);
+      if (providers.length === 0) providers = await this.#lookup(model, options.signal);
+      const best = this.#candidates(providers, model, new Set())[0];
+      if (best == null) return;
+      await this.#connect(best, model, options.signal ?? this.#closing.signal);
+    })().catch((err: unknown) => {
+      log('preparing %s failed: %s', model, (err as Error).name);
+    });
+  }
+
+  async *chat(request: ChatRequest, options: { signal: AbortSignal }): AsyncGenerator<ChatUpdate> {
+    const { signal } = options;
+    try {
+      yield* this.#chat(request, signal);
+    } catch (err) {
+      if (signal.aborted || this.#closing.signal.aborted) {
+        yield { type: 'done', finishReason: 'aborted' };
+        return;
+      }
+      log.error('chat failed: %s', (err as Error).name);
+      yield { type: 'error', kind: 'other', message: describe(err) };
+    }
+  }
+
+  async *#chat(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatUpdate> {
+    if (request.model.trim() === '' || request.messages.length === 0) {
+      yield {
+        type: 'error',
+        kind: 'bad-request',
+        message: 'Pick a model and write a prompt first.',
+      };
+      return;
+    }
+    const { model } = request;
+    // The directory answered a moment ago (the model list, or prepare()): use that, and
+    // ask again only when its providers run out.
+    let providers = this.#freshProviders(model);
+    let looked = false;
+    const lookup = async (): Promise<void> => {
+      looked = true;
+      providers = await this.#lookup(model, signal);
+    };
+    if (providers.length === 0) {
+      try {
+        await lookup();
+      } catch (err) {
+        signal.throwIfAborted();
+        const offline = this.#connectedBootstrap() == null;
+        yield {
+          type: 'error',
+          kind: offline ? 'offline' : 'other',
+          message: offline
+            ? 'Not connected to the mesh. Sending works again once the relay is back.'
+            : `Could not ask the directory who serves ${model}: ${describe(err)}`,
+        };
+        return;
+      }
+    }
+    const tried = new Set<string>();
+    const next = async (): Promise<Candidate | undefined> => {
+      let candidate = this.#candidates(providers, model, tried)[0];
+      if (candidate == null && !looked) {
+        try {
+          await lookup();
+        } catch {
+          signal.throwIfAborted();
+        }
+        candidate = this.#candidates(providers, model, tried)[0];
+      }
+      return candidate;
+    };
+
+    const body = chatBody(request);
+    const failures: string[] = [];
+    let droppedMidAnswer = false;
+    let provider = await next();
+    if (provider == null) {
+      yield { type: 'error', kind: 'no-nodes', message: `No node serves ${model} right now.` };
+      return;
+    }
+    while (provider != null && tried.size < MAX_PROVIDER_ATTEMPTS) {
+      tried.add(provider.peerId);
+      signal.throwIfAborted();
+
+      let connection: Connection;
+      let info: VerifiedNodeInfo;
+      try {
+        ({ connection, info } = await this.#connect(provider, model, signal));
+      } catch (err) {
+        signal.throwIfAborted();
+        log('provider %s unreachable: %s', provider.peerId, (err as Error).name);
+        failures.push(describe(err));
+        provider = await next();
+        continue;
+      }
+      yield { type: 'node', node: nodeInfoOf(connection, info, provider.card) };
+
+      const outcome = yield* this.#answer(connection, info, body, signal);
+      if (outcome.kind === 'finished') return;
+      failures.push(outcome.reason);
+      this.#info.delete(provider.peerId);
+      provider = await next();
+      if (outcome.kind === 'failed-before-answer') continue;
+
+      // The node went away mid-answer: the next provider starts over.
+      droppedMidAnswer = true;
+      if (provider == null || tried.size >= MAX_PROVIDER_ATTEMPTS) break;
+      yield { type: 'retry', reason: outcome.reason };
+    }
+    signal.throwIfAborted();
+    yield {
+      type: 'error',
+      kind: 'node-failed',
+      message: droppedMidAnswer
+        ? `The node answering went away mid-answer and no other node of ${model} could take over (${failures.at(-1) ?? 'unknown error'}).`
+        : `No node serving ${model} could answer (${failures.at(-1) ?? 'unknown error'}).`,
+    };
+  }
+
+  /**
+   * A direct connection to `provider` and its verified info. Concurrent callers (a
+   * prompt sent while prepare() is still dialling) share one attempt; the verified info
+   * is reused for a few seconds while the connection stays up.
+   */
+  async #connect(
+    provider: Candidate,
+    model: string,
+    signal: AbortSignal,
+  ): Promise<{ connection: Connection; info: VerifiedNodeInfo }> {
+    let pending = this.#connecting.get(provider.peerId);
+    if (pending == null) {
+      pending = this.#establish(provider).finally(() => this.#connecting.delete(provider.peerId));
+      this.#connecting.set(provider.peerId, pending);
+    }
+    const result = await untilAborted(pending, signal);
+    if (!result.info.cards.some((c) => c.model.id === model)) {
+      throw new Error(`the node no longer serves ${model}`);
+    }
+    return result;
+  }
+
+  async #establish(
+    provider: Candidate,
+  ): Promise<{ connection: Connection; info: VerifiedNodeInfo }> {
+    const connection = await dialProvider(this.libp2p, provider, peerIdFromString, {
+      signal: this.#signal(undefined, PROVIDER_DIAL_TIMEOUT_MS),
+    });
+    // dialProvider only returns direct connections; a prompt never crosses a relay.
+    if (!isDirect(connection)) throw new Error('only a relayed connection to the node');
+    const now = Date.now();
+    const cached = this.#info.get(provider.peerId);
+    if (
+      cached != null &&
+      cached.connectionId === connection.id &&
+      now - cached.at < INFO_CACHE_MS &&
+      cached.info.key.notAfter > now + INFO_CACHE_MS
+    ) {
+      return { connection, info: cached.info };
+    }
+    const info = await fetchNodeInfo(connection, {
+      signal: this.#signal(undefined, NODE_INFO_TIMEOUT_MS),
+    });
+    this.#info.set(provider.peerId, { info, at: Date.now(), connectionId: connection.id });
+    if (!this.#rtt.has(info.peerId)) {
+      this.libp2p.services.ping
+        .ping(connection.remotePeer, { signal: AbortSignal.timeout(2_000) })
+        .then((ms) => this.#rtt.set(info.peerId, ms))
+        .catch(() => {});
+    }
+    return { connection, info };
+  }
+
+  /** Streams one answer from one node; says how it ended. */
+  async *#answer(
+    connection: Connection,
+    info: VerifiedNodeInfo,
+    body: Record<string, unknown>,
+    signal: AbortSignal,
+  ): AsyncGenerator<
+    ChatUpdate,
+    | { kind: 'finished' }
+    | { kind: 'failed-before-answer'; reason: string }
+    | { kind: 'dropped'; reason: string }
+  > {
+    let answered = false;
+    let finishReason: ChunkContent['finishReason'] = null;
+    let usage: ChunkContent['usage'] = null;
+    const take = (content: ChunkContent): string => {
+      finishReason = content.finishReason ?? finishReason;
+      usage = content.usage ?? usage;
+      return content.text;
+    };
+    try {
+      const events = runInference(
+        connection,
+        info.key,
+        { endpoint: 'chat.completions', body },
+        { signal: AbortSignal.any([signal, this.#closing.signal]) },
+      );
+      for await (const event of events) {
+        switch (event.type) {
+          case 'chunk':
+          case 'result': {
+            const text = take(
+              event.type === 'chunk' ? readChunk(event.data) : readResult(event.data),
+            );
+            if (text !== '') {
+              answered = true;
+              yield { type: 'token', text };
+            }
+            if (event.type === 'result') {
+              yield done(finishReason, usage);
+              return { kind: 'finished' };
+            }
+            break;
+          }
+          case 'done':
+            yield done(finishReason, usage);
+            return { kind: 'finished' };
+          case 'error': {
+            const reason = `the node answered ${event.status}: ${event.error.message}`;
+            const verdict = classifyNodeError(event.status);
+            if (verdict.action === 'report') {
+              yield { type: 'error', kind: verdict.kind, message: event.error.message };
+              return { kind: 'finished' };
+            }
+            return answered
+              ? { kind: 'dropped', reason }
+              : { kind: 'failed-before-answer', reason };
+          }
+        }
+      }
+      return {
+        kind: answered ? 'dropped' : 'failed-before-answer',
+        reason: 'the answer ended early',
+      };
+    } catch (err) {
+      signal.throwIfAborted();
+      this.#closing.signal.throwIfAborted();
+      log(
+        'provider %s failed %s: %s',
+        info.peerId,
+        answered ? 'mid-answer' : 'before answering',
+        (err as Error).name,
+      );
+      const reason = `the node went away (${describe(err)})`;
+      return answered ? { kind: 'dropped', reason } : { kind: 'failed-before-answer', reason };
+    }
+  }
+
+  /** The caller's signal, the client's lifetime and a timeout, as one signal. */
+  #signal(signal: AbortSignal | undefined, timeoutMs: number): AbortSignal {
+    const signals = [this.#closing.signal, AbortSignal.timeout(timeoutMs)];
+    if (signal != null) signals.push(signal);
+    return AbortSignal.any(signals);
+  }
+}
+
+/** `promise`, or a rejection as soon as `signal` aborts (the work itself goes on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+function done(
+  finishReason: ChunkContent['finishReason'],
+  usage: ChunkContent['usage'],
+): ChatUpdate {
+  return {
+    type: 'done',
+    finishReason: finishReason ?? 'stop',
+    ...(usage != null ? { usage } : {}),
+  };
+}
+
+/** What the node panel shows: everything verified on this very connection. */
+export function nodeInfoOf(
+  connection: Connection,
+  info: VerifiedNodeInfo,
+  card: ModelCard,
+): NodeInfo {
+  return {
+    peerId: info.peerId,
+    fingerprint: fingerprintOf(info.key.publicKeyBytes),
+    // fetchNodeInfo verified the key record's signature against connection.remotePeer,
+    // the PeerId Noise authenticated; it throws otherwise, so reaching here means verified.
+    verified: info.peerId === connection.remotePeer.toString(),
+    transport: transportLabel(transportOf(connection)),
+    hardware: { ...card.hardware },
+    load: { ...info.load },
+  };
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const inner = (err as Error & { errors?: unknown[] }).errors?.[0];
+    if (err.name === 'AggregateError' && inner instanceof Error) return inner.message;
+    return err.message !== '' ? err.message : err.name;
+  }
+  return String(err);
+}
