@@ -1,7 +1,7 @@
 /**
  * Serving one sealed request, whatever carried it (a libp2p inference stream or an HTTP
  * body in encrypted mode): open it, check freshness and replay, run it, and seal its
- * events — the first at once, later ones batched per `CHUNK_WINDOW_MS`. Yields the frames
+ * events — the first at once, later ones batched per `STREAM_WINDOW_MS`. Yields the frames
  * to send, in order: either one plaintext error frame (the request could not be opened),
  * or `response-start` followed by sealed chunks.
  */
@@ -18,10 +18,7 @@ import {
 import type { Keyring } from './keyring.js';
 import { errorEvent, type InferenceService } from './service.js';
 import { invalidRequest } from './openai/errors.js';
-import { coalesce } from './coalesce.js';
-
-/** Events ready within this window of the previous chunk share one sealed chunk. */
-export const CHUNK_WINDOW_MS = 8;
+import { coalesce, STREAM_WINDOW_MS } from './coalesce.js';
 
 const log = logger('tokenplace:node:sealed');
 
@@ -60,7 +57,7 @@ export async function* serveSealedRequest(
     return;
   }
   const events = ctx.service.run(request.endpoint, request.body, { signal: options.signal });
-  for await (const batch of coalesce(events, CHUNK_WINDOW_MS, (e) => e.type !== 'chunk')) {
+  for await (const batch of coalesce(events, STREAM_WINDOW_MS, (e) => e.type !== 'chunk')) {
     yield await writer.events(batch);
     if (writer.finished) return;
   }

@@ -8,7 +8,7 @@
  * The HPKE state machine is `@hpke/core`'s everywhere; the primitives under it come from
  * `platform.ts` (Node: synchronous HKDF and OpenSSL AES-GCM, because Node's WebCrypto
  * costs ~50-100 µs a call and a response seals one chunk per token) or
- * `platform.browser.ts` (browsers: WebCrypto, which is fast there). The RFC 9180
+ * `platform.browser.ts` (browsers: WebCrypto, fast there, with the same synchronous HKDF). The RFC 9180
  * known-answer tests in tests/protocol check both byte for byte.
  *
  * Protocol flow (one request):
@@ -57,10 +57,11 @@ function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
 }
 
 /**
- * Builds the suite explicitly (tests, benchmarks): `webcrypto` uses WebCrypto X25519,
- * `js` the pure-JS X25519 of @hpke/dhkem-x25519. Production code calls `getSuite()`.
+ * Builds the suite explicitly (tests, benchmarks): `native` uses the platform's X25519
+ * (OpenSSL in Node, WebCrypto in browsers), `js` the pure-JS X25519 of
+ * @hpke/dhkem-x25519. Production code calls `getSuite()`.
  */
-export function createCipherSuite(kem: 'webcrypto' | 'js'): CipherSuite {
+export function createCipherSuite(kem: 'native' | 'js'): CipherSuite {
   return createPlatformSuite(kem);
 }
 
@@ -72,7 +73,7 @@ export function getSuite(): Promise<CipherSuite> {
     const subtle = webCrypto().subtle;
     try {
       await subtle.generateKey({ name: 'X25519' }, false, ['deriveBits']);
-      return createCipherSuite('webcrypto');
+      return createCipherSuite('native');
     } catch {
       return createCipherSuite('js');
     }

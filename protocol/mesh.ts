@@ -128,34 +128,79 @@ export async function fetchNodeInfo(
 }
 
 /**
+ * Inference streams opened ahead of time, one per connection: opening a stream costs a
+ * protocol-negotiation round trip through both peers' event loops (several milliseconds
+ * on a busy machine), which would otherwise come before every first token. A standby
+ * stream is used only while younger than `maxAgeMs` (nodes close a stream that sends no
+ * request within 15 s), and a new one is opened in the background after each use.
+ */
+export class StandbyStreams {
+  readonly #standby = new WeakMap<Connection, { stream: Stream; at: number }>();
+  readonly #maxAgeMs: number;
+
+  constructor(init: { maxAgeMs?: number } = {}) {
+    this.#maxAgeMs = init.maxAgeMs ?? 10_000;
+  }
+
+  /** A ready inference stream on `connection`: the standby one if usable, else a new one. */
+  async take(connection: Connection, options: AbortOptions = {}): Promise<Stream> {
+    const standby = this.#standby.get(connection);
+    this.#standby.delete(connection);
+    let stream: Stream | undefined;
+    if (standby != null) {
+      const fresh = Date.now() - standby.at < this.#maxAgeMs;
+      const open = standby.stream.status === 'open' && standby.stream.writeStatus === 'writable';
+      if (fresh && open) stream = standby.stream;
+      else standby.stream.abort(new Error('standby stream expired'));
+    }
+    stream ??= await connection.newStream(INFERENCE_PROTOCOL, options);
+    this.#refill(connection);
+    return stream;
+  }
+
+  #refill(connection: Connection): void {
+    if (this.#standby.has(connection) || connection.status !== 'open') return;
+    connection
+      .newStream(INFERENCE_PROTOCOL)
+      .then((stream) => {
+        if (this.#standby.has(connection) || connection.status !== 'open')
+          stream.abort(new Error('not needed'));
+        else this.#standby.set(connection, { stream, at: Date.now() });
+      })
+      .catch(() => {});
+  }
+}
+
+/**
  * Runs one sealed request on a connection and yields the opened events. The key must
  * belong to the connection's peer. Returning early, throwing, or aborting `signal`
- * resets the stream, which stops the generation on the node at once.
+ * resets the stream, which stops the generation on the node at once. Pass `streams` to
+ * use (and keep) a stream opened ahead of time.
  */
 export async function* runInference(
   connection: Connection,
   key: NodeKey,
   request: InferenceRequest,
-  options: AbortOptions & { now?: number } = {},
+  options: AbortOptions & { now?: number; streams?: StandbyStreams } = {},
 ): AsyncGenerator<ResponseEvent> {
   if (key.peerId !== connection.remotePeer.toString()) {
     throw new PeerIdMismatchError('the key belongs to a different peer than the connection');
   }
-  const { message, reader } = await sealInferenceRequest(
-    key,
-    request,
-    options.now != null ? { now: options.now } : {},
-  );
-  const stream = await connection.newStream(
-    INFERENCE_PROTOCOL,
-    options.signal != null ? { signal: options.signal } : {},
-  );
+  const streamOptions = options.signal != null ? { signal: options.signal } : {};
+  // Seal while the stream opens (or is taken ready from the standby pool).
+  const [{ message, reader }, stream] = await Promise.all([
+    sealInferenceRequest(key, request, options.now != null ? { now: options.now } : {}),
+    options.streams != null
+      ? options.streams.take(connection, streamOptions)
+      : connection.newStream(INFERENCE_PROTOCOL, streamOptions),
+  ]);
   const lp = lpStream(stream, { maxDataLength: MAX_INFERENCE_FRAME_BYTES });
   const onAbort = (): void => stream.abort(new Error('request aborted by the client'));
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     await writeMessage(lp, message, options);
-    await stream.close(options);
+    // Half-close without waiting: the answer can start arriving while the close settles.
+    stream.close(options).catch(() => {});
     while (!reader.finished) {
       let frame: NodeToClientInferenceMessage;
       try {

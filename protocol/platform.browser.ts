@@ -1,15 +1,12 @@
 /**
- * The browser twin of `platform.ts`: plain @hpke/core on WebCrypto (fast in browsers:
- * ~10 µs per AES-GCM call in Chromium), with the pure-JS X25519 of @hpke/dhkem-x25519
+ * The browser twin of `platform.ts`: @hpke/core with WebCrypto X25519 and AES-128-GCM
+ * (fast in browsers), the key schedule's HKDF by @noble/hashes (synchronous, which saves
+ * two crypto-thread round trips per step), and the pure-JS X25519 of @hpke/dhkem-x25519
  * for browsers without WebCrypto X25519. Same suite, same bytes.
  */
-import {
-  Aes128Gcm,
-  CipherSuite,
-  DhkemX25519HkdfSha256 as WebCryptoX25519Kem,
-  HkdfSha256,
-} from '@hpke/core';
+import { Aes128Gcm, CipherSuite, DhkemX25519HkdfSha256 as WebCryptoX25519Kem } from '@hpke/core';
 import { DhkemX25519HkdfSha256 as JsX25519Kem } from '@hpke/dhkem-x25519';
+import { NobleHkdfSha256 } from './hkdf.js';
 
 /** A symmetric AES-128-GCM key for response chunks. */
 export interface ChunkAead {
@@ -47,11 +44,14 @@ export function createChunkAead(key: Uint8Array): ChunkAead {
   };
 }
 
-/** The token.place suite for this platform. `js` uses a pure-JS X25519 (no WebCrypto X25519). */
-export function createPlatformSuite(kem: 'webcrypto' | 'js'): CipherSuite {
+/**
+ * The token.place suite for this platform. `native`: WebCrypto X25519; `js`: the pure-JS
+ * X25519 of @hpke/dhkem-x25519, for browsers without WebCrypto X25519.
+ */
+export function createPlatformSuite(kem: 'native' | 'js'): CipherSuite {
   return new CipherSuite({
-    kem: kem === 'webcrypto' ? new WebCryptoX25519Kem() : new JsX25519Kem(),
-    kdf: new HkdfSha256(),
+    kem: kem === 'native' ? new WebCryptoX25519Kem() : new JsX25519Kem(),
+    kdf: new NobleHkdfSha256(),
     aead: new Aes128Gcm(),
   });
 }

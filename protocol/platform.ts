@@ -3,19 +3,34 @@
  * platform does the token.place suite, DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 /
  * AES-128-GCM.
  *
- * Node's WebCrypto costs ~50-100 µs a call, so here: @hpke/core's state machine and its
- * WebCrypto X25519, but HKDF computed synchronously by @noble/hashes and AES-128-GCM by
- * OpenSSL through `node:crypto` (synchronous). The RFC 9180 vectors in tests/protocol
+ * Node's WebCrypto costs ~50-100 µs a call plus a thread-pool hop, so here: @hpke/core's
+ * state machine with X25519 and AES-128-GCM by OpenSSL through `node:crypto` and HKDF by
+ * @noble/hashes, all synchronous. The RFC 9180 vectors in tests/protocol
  * check this configuration byte for byte; the browser twin is plain @hpke/core on
  * WebCrypto and passes the same vectors in Chromium.
  */
-import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { AeadId, CipherSuite, DhkemX25519HkdfSha256 as WebCryptoX25519Kem } from '@hpke/core';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
+import { AeadId, CipherSuite } from '@hpke/core';
 import type { AeadEncryptionContext, AeadInterface, KdfInterface } from '@hpke/core';
-import { Dhkem, HkdfSha256Native, KemId, type DhkemPrimitives } from '@hpke/common';
+import {
+  Dhkem,
+  KEM_USAGES,
+  KemId,
+  XCryptoKey,
+  XCurveDhkemPrimitives,
+  type DhkemPrimitives,
+} from '@hpke/common';
 import { X25519 as JsX25519Primitive } from '@hpke/dhkem-x25519';
-import { expand, extract } from '@noble/hashes/hkdf.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { NobleHkdfSha256 } from './hkdf.js';
 
 const KEY_BYTES = 16;
 const NONCE_BYTES = 12;
@@ -80,34 +95,6 @@ export function createChunkAead(key: Uint8Array): ChunkAead {
   };
 }
 
-/** RFC 5869 HKDF-SHA256 for @hpke/core, computed synchronously by noble. */
-export class NobleHkdfSha256 extends HkdfSha256Native {
-  override async extract(
-    salt: ArrayBufferLike | ArrayBufferView,
-    ikm: ArrayBufferLike | ArrayBufferView,
-  ): Promise<ArrayBuffer> {
-    const s = view(salt);
-    return toArrayBuffer(extract(sha256, view(ikm), s.byteLength === 0 ? new Uint8Array(32) : s));
-  }
-
-  override async expand(
-    prk: ArrayBufferLike | ArrayBufferView,
-    info: ArrayBufferLike | ArrayBufferView,
-    len: number,
-  ): Promise<ArrayBuffer> {
-    return toArrayBuffer(expand(sha256, view(prk), view(info), len));
-  }
-
-  override async extractAndExpand(
-    salt: ArrayBufferLike | ArrayBufferView,
-    ikm: ArrayBufferLike | ArrayBufferView,
-    info: ArrayBufferLike | ArrayBufferView,
-    len: number,
-  ): Promise<ArrayBuffer> {
-    return toArrayBuffer(expand(sha256, extract(sha256, view(ikm), view(salt)), view(info), len));
-  }
-}
-
 /** AES-128-GCM for @hpke/core, computed synchronously by OpenSSL. */
 class NodeAes128Gcm implements AeadInterface {
   readonly id = AeadId.Aes128Gcm;
@@ -126,13 +113,63 @@ class NodeAes128Gcm implements AeadInterface {
 
 type PrimitiveClass = new (kdf: KdfInterface) => DhkemPrimitives;
 
+const b64u = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
+const fromB64u = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64url'));
+
+/** OpenSSL key objects of raw private keys: a node's own key is imported once, not per request. */
+const privateKeyObjects = new WeakMap<Uint8Array, KeyObject>();
+
+function privateKeyObject(sk: Uint8Array): KeyObject {
+  let key = privateKeyObjects.get(sk);
+  if (key == null) {
+    // JWK import is ~10x faster than DER here (no OpenSSL decoder); `x` is not read for
+    // a private key, but must be a string.
+    key = createPrivateKey({
+      key: { kty: 'OKP', crv: 'X25519', d: b64u(sk), x: '' },
+      format: 'jwk',
+    });
+    privateKeyObjects.set(sk, key);
+  }
+  return key;
+}
+
 /**
- * @hpke/core's WebCrypto X25519 primitive. The package exports only the finished KEM,
- * whose internal HKDF is WebCrypto's; taking the primitive's class from a KEM instance
- * lets us pair it with the synchronous HKDF instead.
+ * X25519 (RFC 7748) by OpenSSL through `node:crypto`, synchronous: Node's WebCrypto runs
+ * each X25519 step on the thread pool, and the hops cost more than the arithmetic. The
+ * shape is the one @hpke/common's X-curve primitives expect (that of noble's `x25519`).
  */
-const WebCryptoX25519Primitive = (new WebCryptoX25519Kem() as unknown as { _prim: object })._prim
-  .constructor as PrimitiveClass;
+const nodeX25519 = {
+  utils: { randomSecretKey: (): Uint8Array => new Uint8Array(randomBytes(32)) },
+  getPublicKey(sk: Uint8Array): Uint8Array {
+    return fromB64u(createPublicKey(privateKeyObject(sk)).export({ format: 'jwk' }).x!);
+  },
+  getSharedSecret(sk: Uint8Array, pk: Uint8Array): Uint8Array {
+    // OpenSSL refuses low-order points (an all-zero shared secret), as RFC 9180 §7.1.4 asks.
+    const publicKey = createPublicKey({
+      key: { kty: 'OKP', crv: 'X25519', x: b64u(pk) },
+      format: 'jwk',
+    });
+    return new Uint8Array(diffieHellman({ privateKey: privateKeyObject(sk), publicKey }));
+  },
+};
+
+class NodeX25519Primitive extends XCurveDhkemPrimitives {
+  constructor(hkdf: KdfInterface) {
+    super('X25519', 32, nodeX25519 as never, hkdf);
+  }
+
+  /** One OpenSSL key generation instead of random bytes plus a public-key derivation. */
+  override async generateKeyPair(): Promise<CryptoKeyPair> {
+    const pair = generateKeyPairSync('x25519');
+    const jwk = pair.privateKey.export({ format: 'jwk' });
+    const sk = fromB64u(jwk.d!);
+    privateKeyObjects.set(sk, pair.privateKey);
+    return {
+      privateKey: new XCryptoKey('X25519', sk, 'private', KEM_USAGES) as unknown as CryptoKey,
+      publicKey: new XCryptoKey('X25519', fromB64u(jwk.x!), 'public') as unknown as CryptoKey,
+    };
+  }
+}
 
 /** DHKEM(X25519, HKDF-SHA256): @hpke/common's Dhkem over an X25519 primitive, noble HKDF. */
 class X25519Kem extends Dhkem {
@@ -147,13 +184,14 @@ class X25519Kem extends Dhkem {
   }
 }
 
-/** The token.place suite for this platform. `js` uses a pure-JS X25519 (no WebCrypto X25519). */
-export function createPlatformSuite(kem: 'webcrypto' | 'js'): CipherSuite {
+/**
+ * The token.place suite for this platform. `native`: X25519 by OpenSSL; `js`: the pure-JS
+ * X25519 of @hpke/dhkem-x25519 (kept so both paths stay tested).
+ */
+export function createPlatformSuite(kem: 'native' | 'js'): CipherSuite {
   return new CipherSuite({
     kem: new X25519Kem(
-      kem === 'webcrypto'
-        ? WebCryptoX25519Primitive
-        : (JsX25519Primitive as unknown as PrimitiveClass),
+      kem === 'native' ? NodeX25519Primitive : (JsX25519Primitive as unknown as PrimitiveClass),
     ),
     kdf: new NobleHkdfSha256(),
     aead: new NodeAes128Gcm(),

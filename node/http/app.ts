@@ -36,6 +36,7 @@ import {
 import type { Keyring } from '../keyring.js';
 import type { InferenceService } from '../service.js';
 import { serveSealedRequest } from '../sealed.js';
+import { coalesce, STREAM_WINDOW_MS } from '../coalesce.js';
 import { invalidRequest, modelNotFound, OpenAIError } from '../openai/errors.js';
 
 const log = logger('tokenplace:node:http');
@@ -88,6 +89,20 @@ const STREAM_HEADERS = {
 } as const;
 
 const LOOPBACK_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
+
+/** One response event as server-sent events, the way OpenAI streams. */
+function sseEvent(event: ResponseEvent): string {
+  switch (event.type) {
+    case 'chunk':
+      return `data: ${JSON.stringify(event.data)}\n\n`;
+    case 'error':
+      return `data: ${JSON.stringify({ error: event.error })}\n\n`;
+    case 'done':
+      return 'data: [DONE]\n\n';
+    case 'result':
+      return `data: ${JSON.stringify(event.data)}\n\n`;
+  }
+}
 
 function errorResponse(c: Context, err: OpenAIError): Response {
   if (err.retryAfterMs != null)
@@ -275,14 +290,12 @@ export function createHttpApi(init: HttpApiInit): Hono {
     const out = new StreamingBody(onAbort);
     void (async () => {
       try {
-        await out.write(`data: ${JSON.stringify(event.data)}\n\n`);
-        for await (const next of events) {
+        await out.write(sseEvent(event));
+        // Events that arrive together go out in one write (see coalesce).
+        for await (const batch of coalesce(events, STREAM_WINDOW_MS, (e) => e.type !== 'chunk')) {
           if (out.closed) break;
-          if (next.type === 'chunk') await out.write(`data: ${JSON.stringify(next.data)}\n\n`);
-          else if (next.type === 'error')
-            await out.write(`data: ${JSON.stringify({ error: next.error })}\n\n`);
-          if (next.type === 'done') await out.write('data: [DONE]\n\n');
-          if (next.type !== 'chunk') break;
+          await out.write(batch.map(sseEvent).join(''));
+          if (batch.at(-1)!.type !== 'chunk') break;
         }
       } catch (err) {
         log('stream ended early: %s', (err as Error).name);

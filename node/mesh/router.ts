@@ -21,6 +21,7 @@ import {
   lookupDirectory,
   rankProviders,
   runInference,
+  StandbyStreams,
   type InferenceEndpoint,
   type ModelCard,
   type ResponseEvent,
@@ -63,6 +64,7 @@ export class MeshRouter implements RemoteModels {
   readonly #info = new Map<string, { info: VerifiedNodeInfo; at: number }>();
   readonly #rtt = new Map<string, number>();
   #refreshing: Promise<void> | undefined;
+  readonly #streams = new StandbyStreams();
 
   constructor(init: MeshRouterInit) {
     this.#libp2p = init.libp2p;
@@ -207,7 +209,12 @@ export class MeshRouter implements RemoteModels {
         const info = await this.#nodeInfo(connection, options.signal);
         if (!info.cards.some((c) => c.model.id === model))
           throw new Error(`no longer serves ${model}`);
-        events = runInference(connection, info.key, { endpoint, body }, { signal: options.signal });
+        events = runInference(
+          connection,
+          info.key,
+          { endpoint, body },
+          { signal: options.signal, streams: this.#streams },
+        );
         first = await events.next();
       } catch (err) {
         if (options.signal.aborted) return;

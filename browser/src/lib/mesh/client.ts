@@ -30,6 +30,7 @@ import {
   lookupDirectory,
   rankProviders,
   runInference,
+  StandbyStreams,
   transportOf,
   type VerifiedNodeInfo,
   type VerifiedProvider,
@@ -153,6 +154,8 @@ export class LibP2PMeshClient implements MeshClient {
   readonly #listeners = new Set<(state: ConnectionState) => void>();
   readonly #providers = new Map<string, KnownProvider>();
   readonly #rtt = new Map<string, number>();
+  /** Inference streams opened ahead of time, so Send does not wait for a negotiation round trip. */
+  readonly #streams = new StandbyStreams();
   /** Verified node info, reused briefly on the same connection. */
   readonly #info = new Map<string, { info: VerifiedNodeInfo; at: number; connectionId: string }>();
   /** Connection attempts in flight, by PeerId. */
@@ -626,7 +629,7 @@ export class LibP2PMeshClient implements MeshClient {
         connection,
         info.key,
         { endpoint: 'chat.completions', body },
-        { signal: AbortSignal.any([signal, this.#closing.signal]) },
+        { signal: AbortSignal.any([signal, this.#closing.signal]), streams: this.#streams },
       );
       for await (const event of events) {
         switch (event.type) {
