@@ -242,17 +242,22 @@ class ChunkCipher {
     return this.#aead.seal(nonce, aad, plaintext);
   }
 
-  async open(ciphertext: Uint8Array, final: boolean): Promise<Uint8Array> {
-    const { nonce, aad } = this.#next(final);
+  // Not an async function: one promise per chunk, on the per-token path.
+  open(ciphertext: Uint8Array, final: boolean): Promise<Uint8Array> {
+    let opened: Promise<Uint8Array>;
     try {
-      return await this.#aead.open(nonce, aad, ciphertext);
-    } catch {
+      const { nonce, aad } = this.#next(final);
+      opened = this.#aead.open(nonce, aad, ciphertext);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return opened.catch(() => {
       // A failed chunk poisons the stream: nothing after it can be trusted, and a
       // forged "final" flag must not count as the end of the response.
       this.#poisoned = true;
       this.#finished = false;
       throw new DecryptionError();
-    }
+    });
   }
 }
 

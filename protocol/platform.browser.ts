@@ -17,7 +17,11 @@ export interface ChunkAead {
 
 export function createChunkAead(key: Uint8Array): ChunkAead {
   const subtle = globalThis.crypto.subtle;
-  const imported = subtle.importKey('raw', key.slice(), 'AES-GCM', false, ['encrypt', 'decrypt']);
+  // The key is imported once; once it is there, a chunk waits only for its own cipher call.
+  let cryptoKey: CryptoKey | undefined;
+  const imported = subtle
+    .importKey('raw', key.slice(), 'AES-GCM', false, ['encrypt', 'decrypt'])
+    .then((k) => (cryptoKey = k));
   const params = (nonce: Uint8Array, aad: Uint8Array): AesGcmParams => ({
     name: 'AES-GCM',
     iv: nonce as Uint8Array<ArrayBuffer>,
@@ -29,7 +33,7 @@ export function createChunkAead(key: Uint8Array): ChunkAead {
       new Uint8Array(
         await subtle.encrypt(
           params(nonce, aad),
-          await imported,
+          cryptoKey ?? (await imported),
           plaintext as Uint8Array<ArrayBuffer>,
         ),
       ),
@@ -37,7 +41,7 @@ export function createChunkAead(key: Uint8Array): ChunkAead {
       new Uint8Array(
         await subtle.decrypt(
           params(nonce, aad),
-          await imported,
+          cryptoKey ?? (await imported),
           ciphertext as Uint8Array<ArrayBuffer>,
         ),
       ),

@@ -39,6 +39,7 @@ import { fingerprintOf } from '../../../../protocol/hpke.js';
 import type { ModelCard } from '../../../../protocol/messages.js';
 import { BootstrapError, MeshOfflineError } from './errors.js';
 import { createBrowserLibp2p, type BrowserLibp2p } from './libp2p.js';
+import { mark } from '../perf.js';
 import type {
   ChatRequest,
   ChatUpdate,
@@ -133,9 +134,11 @@ export async function createLibP2PMeshClient(
 ): Promise<LibP2PMeshClient> {
   const bootstraps = parseBootstraps(init.bootstrap);
   init.signal?.throwIfAborted();
+  mark('client-loaded');
   const libp2p = await createBrowserLibp2p({
     allowPrivateAddresses: init.allowPrivateAddresses === true,
   });
+  mark('peer-started');
   if (init.signal?.aborted === true) {
     await libp2p.stop();
     init.signal.throwIfAborted();
@@ -301,6 +304,7 @@ export class LibP2PMeshClient implements MeshClient {
           signal: AbortSignal.any([closing, AbortSignal.timeout(BOOTSTRAP_DIAL_TIMEOUT_MS)]),
         });
         log('connected to bootstrap %p', connection.remotePeer);
+        mark('relay-connected');
         return;
       } catch (err) {
         if (closing.aborted) throw err;
@@ -349,6 +353,7 @@ export class LibP2PMeshClient implements MeshClient {
 
   async listModels(options: { signal?: AbortSignal } = {}): Promise<MeshModel[]> {
     const providers = await this.#lookup(undefined, options.signal);
+    mark('models-listed');
     return aggregateModels(providers);
   }
 
@@ -576,9 +581,11 @@ export class LibP2PMeshClient implements MeshClient {
   async #establish(
     provider: Candidate,
   ): Promise<{ connection: Connection; info: VerifiedNodeInfo }> {
+    mark('node-dial');
     const connection = await dialProvider(this.libp2p, provider, peerIdFromString, {
       signal: this.#signal(undefined, PROVIDER_DIAL_TIMEOUT_MS),
     });
+    mark('node-connected');
     // dialProvider only returns direct connections; a prompt never crosses a relay.
     if (!isDirect(connection)) throw new Error('only a relayed connection to the node');
     const now = Date.now();
@@ -595,6 +602,7 @@ export class LibP2PMeshClient implements MeshClient {
       signal: this.#signal(undefined, NODE_INFO_TIMEOUT_MS),
     });
     this.#info.set(provider.peerId, { info, at: Date.now(), connectionId: connection.id });
+    mark('node-verified');
     if (!this.#rtt.has(info.peerId)) {
       this.libp2p.services.ping
         .ping(connection.remotePeer, { signal: AbortSignal.timeout(2_000) })
@@ -625,6 +633,7 @@ export class LibP2PMeshClient implements MeshClient {
       return content.text;
     };
     try {
+      mark('request-sent');
       const events = runInference(
         connection,
         info.key,
@@ -639,6 +648,7 @@ export class LibP2PMeshClient implements MeshClient {
               event.type === 'chunk' ? readChunk(event.data) : readResult(event.data),
             );
             if (text !== '') {
+              if (!answered) mark('first-token');
               answered = true;
               yield { type: 'token', text };
             }
