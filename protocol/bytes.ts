@@ -1,6 +1,7 @@
 /**
  * Byte helpers shared by every protocol module: UTF-8, base64url (RFC 4648 §5, no
- * padding, strict), hex, and concatenation. Platform-neutral: Uint8Array only.
+ * padding, strict; a platform twin in `base64.ts`), hex, and concatenation.
+ * Platform-neutral: Uint8Array only.
  */
 import { InvalidMessageError } from './errors.js';
 
@@ -20,50 +21,7 @@ export function fromUtf8(bytes: Uint8Array): string {
   }
 }
 
-const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const B64URL_LOOKUP = new Int16Array(128).fill(-1);
-for (let i = 0; i < B64URL.length; i++) B64URL_LOOKUP[B64URL.charCodeAt(i)] = i;
-
-export function toBase64Url(bytes: Uint8Array): string {
-  let out = '';
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out += B64URL[n >> 18]! + B64URL[(n >> 12) & 63]! + B64URL[(n >> 6) & 63]! + B64URL[n & 63]!;
-  }
-  const rest = bytes.length - i;
-  if (rest === 1) {
-    const n = bytes[i]! << 16;
-    out += B64URL[n >> 18]! + B64URL[(n >> 12) & 63]!;
-  } else if (rest === 2) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-    out += B64URL[n >> 18]! + B64URL[(n >> 12) & 63]! + B64URL[(n >> 6) & 63]!;
-  }
-  return out;
-}
-
-/** Decodes unpadded base64url; anything else (padding, `+`, `/`, stray bits) throws. */
-export function fromBase64Url(text: string): Uint8Array {
-  if (text.length % 4 === 1) throw new InvalidMessageError('invalid base64url length');
-  const out = new Uint8Array(Math.floor((text.length * 3) / 4));
-  let acc = 0;
-  let bits = 0;
-  let o = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    const v = code < 128 ? B64URL_LOOKUP[code]! : -1;
-    if (v < 0) throw new InvalidMessageError('invalid base64url character');
-    acc = (acc << 6) | v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (acc >> bits) & 0xff;
-    }
-  }
-  // Canonical encoding only: leftover bits must be zero.
-  if ((acc & ((1 << bits) - 1)) !== 0) throw new InvalidMessageError('non-canonical base64url');
-  return out;
-}
+export { fromBase64Url, toBase64Url } from './base64.js';
 
 export function toHex(bytes: Uint8Array): string {
   let out = '';

@@ -196,12 +196,22 @@ export type OpenAIErrorBody = z.infer<typeof OpenAIErrorBody>;
  * One response event, the plaintext of one sealed chunk. A streamed answer is
  * `chunk`… then `done`; a non-streamed one is a single `result`; `error` ends either.
  */
+/**
+ * An OpenAI response object, passed on as it is: a JSON object (not an array or a
+ * scalar). The same check as `z.record(z.string(), z.unknown())` for parsed JSON, whose
+ * keys are always strings, without copying every key of every token's chunk.
+ */
+const OpenAIObject = z.custom<Record<string, unknown>>(
+  (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+  { message: 'expected a JSON object' },
+);
+
 export const ResponseEvent = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('chunk'), data: z.record(z.string(), z.unknown()) }),
+  z.strictObject({ type: z.literal('chunk'), data: OpenAIObject }),
   z.strictObject({
     type: z.literal('result'),
     status: int(100, 599),
-    data: z.record(z.string(), z.unknown()),
+    data: OpenAIObject,
   }),
   z.strictObject({
     type: z.literal('error'),
