@@ -13,7 +13,7 @@ import { startCli, type CliProcess } from '../tests/helpers/cli.js';
 import { figure, median, record } from './figures.js';
 
 const TOKENS = 400;
-const ROUNDS = 11;
+const ROUNDS = 21;
 let engine: Engine;
 let node: CliProcess;
 let apiUrl: string;

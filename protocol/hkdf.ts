@@ -6,27 +6,17 @@
 import { HkdfSha256Native } from '@hpke/common';
 import { expand, extract } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-
-function view(data: ArrayBufferLike | ArrayBufferView): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  if (ArrayBuffer.isView(data))
-    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return new Uint8Array(data);
-}
-
-function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-    ? (bytes.buffer as ArrayBuffer)
-    : (bytes.slice().buffer as ArrayBuffer);
-}
+import { bytesOf, toArrayBuffer } from './bytes.js';
 
 export class NobleHkdfSha256 extends HkdfSha256Native {
   override async extract(
     salt: ArrayBufferLike | ArrayBufferView,
     ikm: ArrayBufferLike | ArrayBufferView,
   ): Promise<ArrayBuffer> {
-    const s = view(salt);
-    return toArrayBuffer(extract(sha256, view(ikm), s.byteLength === 0 ? new Uint8Array(32) : s));
+    const s = bytesOf(salt);
+    return toArrayBuffer(
+      extract(sha256, bytesOf(ikm), s.byteLength === 0 ? new Uint8Array(32) : s),
+    );
   }
 
   override async expand(
@@ -34,7 +24,7 @@ export class NobleHkdfSha256 extends HkdfSha256Native {
     info: ArrayBufferLike | ArrayBufferView,
     len: number,
   ): Promise<ArrayBuffer> {
-    return toArrayBuffer(expand(sha256, view(prk), view(info), len));
+    return toArrayBuffer(expand(sha256, bytesOf(prk), bytesOf(info), len));
   }
 
   override async extractAndExpand(
@@ -43,6 +33,8 @@ export class NobleHkdfSha256 extends HkdfSha256Native {
     info: ArrayBufferLike | ArrayBufferView,
     len: number,
   ): Promise<ArrayBuffer> {
-    return toArrayBuffer(expand(sha256, extract(sha256, view(ikm), view(salt)), view(info), len));
+    return toArrayBuffer(
+      expand(sha256, extract(sha256, bytesOf(ikm), bytesOf(salt)), bytesOf(info), len),
+    );
   }
 }

@@ -30,7 +30,7 @@
 import type { CipherSuite } from '@hpke/core';
 import { expand, extract } from '@noble/hashes/hkdf.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
-import { concat, toHex, utf8 } from './bytes.js';
+import { concat, toArrayBuffer, toHex, utf8 } from './bytes.js';
 import { INFERENCE_PROTOCOL, MAX_CHUNKS_PER_RESPONSE, RESPONSE_NONCE_BYTES } from './constants.js';
 import { randomBytes, sha256, webCrypto } from './crypto.js';
 import { DecryptionError, InvalidMessageError, TruncatedResponseError } from './errors.js';
@@ -49,12 +49,6 @@ const AEAD_KEY_BYTES = 16;
 const AEAD_NONCE_BYTES = 12;
 const FINAL_AAD = utf8('final');
 const EMPTY = new Uint8Array(0);
-
-function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-    ? (bytes.buffer as ArrayBuffer)
-    : (bytes.slice().buffer as ArrayBuffer);
-}
 
 /**
  * Builds the suite explicitly (tests, benchmarks): `native` uses the platform's X25519

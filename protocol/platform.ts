@@ -31,23 +31,11 @@ import {
 } from '@hpke/common';
 import { X25519 as JsX25519Primitive } from '@hpke/dhkem-x25519';
 import { NobleHkdfSha256 } from './hkdf.js';
+import { bytesOf, toArrayBuffer } from './bytes.js';
 
 const KEY_BYTES = 16;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
-
-function view(data: ArrayBufferLike | ArrayBufferView): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  if (ArrayBuffer.isView(data))
-    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return new Uint8Array(data);
-}
-
-function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-    ? (bytes.buffer as ArrayBuffer)
-    : (bytes.slice().buffer as ArrayBuffer);
-}
 
 function gcmSeal(
   key: Uint8Array,
@@ -103,10 +91,12 @@ class NodeAes128Gcm implements AeadInterface {
   readonly tagSize = TAG_BYTES;
 
   createEncryptionContext(key: ArrayBufferLike | ArrayBufferView): AeadEncryptionContext {
-    const k = view(key).slice();
+    const k = bytesOf(key).slice();
     return {
-      seal: async (iv, data, aad) => toArrayBuffer(gcmSeal(k, view(iv), view(aad), view(data))),
-      open: async (iv, data, aad) => toArrayBuffer(gcmOpen(k, view(iv), view(aad), view(data))),
+      seal: async (iv, data, aad) =>
+        toArrayBuffer(gcmSeal(k, bytesOf(iv), bytesOf(aad), bytesOf(data))),
+      open: async (iv, data, aad) =>
+        toArrayBuffer(gcmOpen(k, bytesOf(iv), bytesOf(aad), bytesOf(data))),
     };
   }
 }

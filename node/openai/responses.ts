@@ -94,23 +94,15 @@ export class ResponseBuilder {
 
   /** A streamed chunk; `usage` appears (null until the last chunk) only when asked for. */
   #chunk(choices: unknown[], usage: Usage | null): Record<string, unknown> {
-    return this.includeUsage || usage != null
-      ? {
-          id: this.id,
-          object: this.#chunkObject,
-          created: this.created,
-          model: this.model,
-          system_fingerprint: null,
-          choices,
-          usage,
-        }
-      : {
-          id: this.id,
-          object: this.#chunkObject,
-          created: this.created,
-          model: this.model,
-          system_fingerprint: null,
-          choices,
-        };
+    const chunk: Record<string, unknown> = {
+      id: this.id,
+      object: this.#chunkObject,
+      created: this.created,
+      model: this.model,
+      system_fingerprint: null,
+      choices,
+    };
+    if (this.includeUsage || usage != null) chunk.usage = usage;
+    return chunk;
   }
 }

@@ -148,6 +148,28 @@ describe('OpenAI-shaped errors', () => {
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 
+  it('CORS: a streamed answer carries the same headers as any other response', async () => {
+    const stream = async (origin: string) => {
+      const res = await fetch(`${node.apiUrl}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin },
+        body: JSON.stringify({
+          model: 'demo',
+          messages: [{ role: 'user', content: 'hi' }],
+          stream: true,
+        }),
+      });
+      await res.text();
+      return res;
+    };
+    const ok = await stream('http://localhost:5173');
+    expect(ok.headers.get('content-type')).toBe('text/event-stream');
+    expect(ok.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+    expect(ok.headers.get('vary')).toMatch(/origin/i);
+    const other = await stream('https://evil.example');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('refuses Host names other than localhost (DNS rebinding)', async () => {
     const { request } = await import('node:http');
     const status = await new Promise<number>((resolve, reject) => {
