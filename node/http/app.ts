@@ -128,9 +128,45 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+/** Where a streamed answer's server-sent events go: Node's socket, or a web stream. */
+interface SseSink {
+  readonly closed: boolean;
+  /** Resolves when the sink can take more (backpressure). */
+  write(text: string): Promise<void>;
+  end(): void;
+}
+
+/**
+ * Writes `first` at once (synchronously, before the caller returns), then the rest of
+ * the answer in batches (see coalesce), and ends the sink; `done` runs in any case.
+ */
+function pumpSse(
+  first: ResponseEvent,
+  events: AsyncGenerator<ResponseEvent>,
+  sink: SseSink,
+  done: () => void,
+): void {
+  void (async () => {
+    try {
+      await sink.write(sseEvent(first));
+      for await (const batch of coalesce(events, STREAM_WINDOW_MS, (e) => e.type !== 'chunk')) {
+        if (sink.closed) break;
+        await sink.write(batch.map(sseEvent).join(''));
+        if (batch.at(-1)!.type !== 'chunk') break;
+      }
+    } catch (err) {
+      log('stream ended early: %s', (err as Error).name);
+    } finally {
+      sink.end();
+      done();
+      await events.return(undefined);
+    }
+  })();
+}
+
 /**
  * Streams server-sent events straight to Node's response: the head and the first event
- * go out in one write, and each batch of events (see coalesce) in one more. Under
+ * go out at once, and each batch of events (see coalesce) in one more write. Under
  * @hono/node-server this skips the web ReadableStream between the handler and the
  * socket, which costs the first token most of a millisecond on a small machine. The
  * headers middleware set on the context (CORS) go out with it. A client that goes away
@@ -152,7 +188,6 @@ function streamToSocket(
   const origin = headers['access-control-allow-origin'];
   if (origin != null && origin !== '*') headers.vary = 'Origin';
   outgoing.writeHead(200, headers);
-  outgoing.write(sseEvent(first));
   const drained = (): Promise<void> =>
     new Promise((resolve) => {
       const settle = (): void => {
@@ -163,21 +198,18 @@ function streamToSocket(
       outgoing.on('drain', settle);
       outgoing.on('close', settle);
     });
-  void (async () => {
-    try {
-      for await (const batch of coalesce(events, STREAM_WINDOW_MS, (e) => e.type !== 'chunk')) {
-        if (outgoing.destroyed) break;
-        if (!outgoing.write(batch.map(sseEvent).join(''))) await drained();
-        if (batch.at(-1)!.type !== 'chunk') break;
-      }
-    } catch (err) {
-      log('stream ended early: %s', (err as Error).name);
-    } finally {
-      outgoing.end();
-      done();
-      await events.return(undefined);
-    }
-  })();
+  pumpSse(
+    first,
+    events,
+    {
+      get closed() {
+        return outgoing.destroyed;
+      },
+      write: (text) => (outgoing.write(text) ? Promise.resolve() : drained()),
+      end: () => outgoing.end(),
+    },
+    done,
+  );
 }
 
 export function createHttpApi(init: HttpApiInit): Hono {
@@ -353,22 +385,18 @@ export function createHttpApi(init: HttpApiInit): Hono {
     }
     // Served through `app.fetch` alone (no Node socket): a streaming web Response.
     const out = new StreamingBody(onAbort);
-    void (async () => {
-      try {
-        await out.write(sseEvent(event));
-        for await (const batch of coalesce(events, STREAM_WINDOW_MS, (e) => e.type !== 'chunk')) {
-          if (out.closed) break;
-          await out.write(batch.map(sseEvent).join(''));
-          if (batch.at(-1)!.type !== 'chunk') break;
-        }
-      } catch (err) {
-        log('stream ended early: %s', (err as Error).name);
-      } finally {
-        out.close();
-        done();
-        await events.return(undefined);
-      }
-    })();
+    pumpSse(
+      event,
+      events,
+      {
+        get closed() {
+          return out.closed;
+        },
+        write: (text) => out.write(text),
+        end: () => out.close(),
+      },
+      done,
+    );
     return new Response(out.stream, { headers: STREAM_HEADERS });
   }
 
