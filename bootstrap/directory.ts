@@ -35,12 +35,11 @@ import {
   MAX_DIRECTORY_PROVIDERS,
   MAX_FRAME_BYTES,
   modelCid,
-  NodeToClientInfo,
-  PeerIdMismatchError,
   ProtocolError,
   RECORD_CLOCK_TOLERANCE_MS,
   rankProviders,
   readMessage,
+  requestNodeInfo,
   verifyKeyRecord,
   verifyModelCard,
   writeMessage,
@@ -122,24 +121,8 @@ async function fetchInfo(
   source: DirectoryEntry['source'],
   options: AbortOptions,
 ): Promise<DirectoryEntry> {
-  const stream = await connection.newStream(INFO_PROTOCOL, {
-    runOnLimitedConnection: true,
-    ...options,
-  });
-  const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
-  let info: NodeToClientInfo;
-  try {
-    await writeMessage(lp, { type: 'info-request' }, options);
-    info = await readMessage(lp, NodeToClientInfo, options);
-    await stream.close(options).catch(() => {});
-  } catch (err) {
-    stream.abort(err instanceof Error ? err : new Error(String(err)));
-    throw err;
-  }
+  const info = await requestNodeInfo(connection, options);
   const remote = connection.remotePeer;
-  if (info.peerId !== remote.toString()) {
-    throw new PeerIdMismatchError('node answered with another PeerId');
-  }
   const now = Date.now();
   const keyRecords: SignedEnvelope[] = [];
   for (const envelope of info.keyRecords) {

@@ -85,11 +85,14 @@ export function transportOf(connection: Connection): Transport {
   return 'direct';
 }
 
-/** Opens the info protocol and verifies everything against the connection's peer. */
-export async function fetchNodeInfo(
+/**
+ * One `/tokenplace/info/1.0.0` exchange: the node's info, as it answered, from the peer
+ * the connection authenticated (its records are not verified here: see fetchNodeInfo).
+ */
+export async function requestNodeInfo(
   connection: Connection,
-  options: AbortOptions & { now?: number } = {},
-): Promise<VerifiedNodeInfo> {
+  options: AbortOptions = {},
+): Promise<NodeToClientInfo> {
   const stream = await connection.newStream(INFO_PROTOCOL, {
     runOnLimitedConnection: true,
     // Send the protocol name and the request together: one round trip less.
@@ -106,12 +109,20 @@ export async function fetchNodeInfo(
     stream.abort(err instanceof Error ? err : new Error(String(err)));
     throw err;
   }
-  const remote = connection.remotePeer;
-  if (info.peerId !== remote.toString()) {
-    throw new PeerIdMismatchError(
-      `node answered as ${info.peerId} on a connection to ${remote.toString()}`,
-    );
+  const remote = connection.remotePeer.toString();
+  if (info.peerId !== remote) {
+    throw new PeerIdMismatchError(`node answered as ${info.peerId} on a connection to ${remote}`);
   }
+  return info;
+}
+
+/** Opens the info protocol and verifies everything against the connection's peer. */
+export async function fetchNodeInfo(
+  connection: Connection,
+  options: AbortOptions & { now?: number } = {},
+): Promise<VerifiedNodeInfo> {
+  const info = await requestNodeInfo(connection, options);
+  const remote = connection.remotePeer;
   const now = options.now ?? Date.now();
   const key = await selectKeyRecord(info.keyRecords, remote, now);
   // A card that does not verify (stale, or broken) is dropped, as a directory would; the

@@ -14,9 +14,11 @@
  * import { createEngine } from './node/engine/index.js';
  *
  * const engine = await createEngine({ model: 'demo', dataDir: '/tmp/token.place' });
+ * let answer = '';
+ * let usage;
  * for await (const event of engine.chat([{ role: 'user', content: 'Hi!' }], { maxTokens: 64 })) {
- *   if (event.type === 'token') process.stdout.write(event.text);
- *   else console.log('\n', event.finishReason, event.usage); // stop { promptTokens: 11, completionTokens: 10 }
+ *   if (event.type === 'token') answer += event.text;
+ *   else usage = event.usage; // finishReason 'stop', usage { promptTokens: 11, completionTokens: 10 }
  * }
  * await engine.close();
  * ```
