@@ -27,6 +27,21 @@ export const WIRE_ERROR_CODES = [
 
 export type WireErrorCode = (typeof WIRE_ERROR_CODES)[number];
 
+/**
+ * The HTTP status that carries a plaintext error frame in encrypted mode over HTTP
+ * (docs/PROTOCOL.md): what nodes and the bootstrap's gateway answer.
+ */
+export const SEALED_ERROR_HTTP_STATUS: Readonly<Record<WireErrorCode, number>> = {
+  bad_message: 400,
+  too_large: 413,
+  unknown_key: 400,
+  decrypt_failed: 400,
+  stale_request: 400,
+  replayed_request: 400,
+  overloaded: 429,
+  internal: 500,
+};
+
 /** Base class: every token.place protocol error carries a wire-safe `code`. */
 export class ProtocolError extends Error {
   readonly code: WireErrorCode;

@@ -53,6 +53,7 @@ import {
   type InferenceEndpoint,
   type ResponseEvent,
   type VerifiedNodeInfo,
+  SEALED_ERROR_HTTP_STATUS,
   type WireErrorCode,
 } from '../../protocol/index.js';
 import type { Directory, DirectoryEntry } from '../directory.js';
@@ -80,18 +81,6 @@ export const GATEWAY_DIAL_TIMEOUT_MS = 10_000;
 const INFO_CACHE_MS = 30_000;
 /** Room the sealed envelope's JSON adds around a plain-mode body. */
 const PLAINTEXT_OVERHEAD = 256;
-
-/** HTTP status for a plaintext error frame of encrypted mode (as a node answers it). */
-const SEALED_ERROR_STATUS: Record<WireErrorCode, number> = {
-  bad_message: 400,
-  too_large: 413,
-  unknown_key: 400,
-  decrypt_failed: 400,
-  stale_request: 400,
-  replayed_request: 400,
-  overloaded: 429,
-  internal: 500,
-};
 
 /** Streaming responses declare chunked encoding up front, so the first byte is not held back. */
 const STREAM_HEADERS = {
@@ -405,7 +394,7 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
   function sealedError(c: Context, code: WireErrorCode, message: string): Response {
     return c.body(
       encodeFrame({ type: 'error', code, message }) as Uint8Array<ArrayBuffer>,
-      SEALED_ERROR_STATUS[code] as 400,
+      SEALED_ERROR_HTTP_STATUS[code] as 400,
       { 'content-type': SEALED_RESPONSE_CONTENT_TYPE },
     );
   }
@@ -463,7 +452,7 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
       release();
       return c.body(
         framed(first.bytes) as Uint8Array<ArrayBuffer>,
-        SEALED_ERROR_STATUS[first.message.code] as 400,
+        SEALED_ERROR_HTTP_STATUS[first.message.code] as 400,
         {
           'content-type': SEALED_RESPONSE_CONTENT_TYPE,
         },

@@ -33,7 +33,7 @@ import {
   type NodeToClientInferenceMessage,
   type ReplayGuard,
   type ResponseEvent,
-  type WireErrorCode,
+  SEALED_ERROR_HTTP_STATUS,
   StreamingBody,
 } from '../../protocol/index.js';
 import type { Keyring } from '../keyring.js';
@@ -43,18 +43,6 @@ import { coalesce, STREAM_WINDOW_MS } from '../coalesce.js';
 import { invalidRequest, modelNotFound, OpenAIError } from '../openai/errors.js';
 
 const log = logger('tokenplace:node:http');
-
-/** HTTP status for a plaintext error frame of encrypted mode. */
-const SEALED_ERROR_STATUS: Record<WireErrorCode, number> = {
-  bad_message: 400,
-  too_large: 413,
-  unknown_key: 400,
-  decrypt_failed: 400,
-  stale_request: 400,
-  replayed_request: 400,
-  overloaded: 429,
-  internal: 500,
-};
 
 export interface RequestRecord {
   method: string;
@@ -413,7 +401,7 @@ export function createHttpApi(init: HttpApiInit): Hono {
       };
       return c.body(
         encodeFrame(frame) as Uint8Array<ArrayBuffer>,
-        SEALED_ERROR_STATUS[code] as 400,
+        SEALED_ERROR_HTTP_STATUS[code] as 400,
         {
           'content-type': SEALED_RESPONSE_TYPE,
         },
@@ -430,7 +418,7 @@ export function createHttpApi(init: HttpApiInit): Hono {
         first.done === true
           ? { type: 'error', code: 'internal', message: 'internal error' }
           : first.value;
-      const status = frame.type === 'error' ? SEALED_ERROR_STATUS[frame.code] : 500;
+      const status = frame.type === 'error' ? SEALED_ERROR_HTTP_STATUS[frame.code] : 500;
       return c.body(encodeFrame(frame) as Uint8Array<ArrayBuffer>, status as 400, {
         'content-type': SEALED_RESPONSE_TYPE,
       });
