@@ -196,6 +196,8 @@ export async function runStartCommand(
           bootstrapAddr,
           '--listen',
           '/ip4/127.0.0.1/tcp/0',
+          '--listen',
+          '/ip4/127.0.0.1/udp/0/webrtc-direct',
           '--allow-private-addresses',
           ...common,
         ],

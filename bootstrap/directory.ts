@@ -26,7 +26,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { lpStream } from '@libp2p/utils';
 import type { AbortOptions, Connection, IdentifyResult, PeerId, Stream } from '@libp2p/interface';
 import type { Multiaddr } from '@multiformats/multiaddr';
-import { Circuit, WebRTC } from '@multiformats/multiaddr-matcher';
+import { Circuit, WebRTC, WebRTCDirect } from '@multiformats/multiaddr-matcher';
 import {
   ClientToDirectoryLookup,
   DIRECTORY_PROTOCOL,
@@ -233,7 +233,8 @@ export class Directory {
    * holds a reservation on this relay — its circuit addresses through this relay
    * (`…/p2p-circuit/webrtc/p2p/<node>` when it speaks WebRTC signalling), so a browser
    * can reach it even before it announced them. Private addresses only when allowed;
-   * WebRTC first, then direct, then relayed; at most 16.
+   * WebRTC-direct first, then relay-signalled WebRTC, then other direct addresses, then
+   * relayed; at most 16.
    */
   async addrsOf(peerId: string): Promise<Multiaddr[]> {
     let id: PeerId;
@@ -261,7 +262,8 @@ export class Directory {
       const key = text.endsWith(`/p2p/${peerId}`) ? text.slice(0, -(peerId.length + 5)) : text;
       if (!unique.has(key)) unique.set(key, addr);
     }
-    const rank = (a: Multiaddr): number => (WebRTC.matches(a) ? 0 : Circuit.matches(a) ? 2 : 1);
+    const rank = (a: Multiaddr): number =>
+      WebRTCDirect.matches(a) ? 0 : WebRTC.matches(a) ? 1 : Circuit.matches(a) ? 3 : 2;
     return [...unique.values()].sort((a, b) => rank(a) - rank(b)).slice(0, MAX_ADDRS);
   }
 
@@ -310,6 +312,9 @@ export class Directory {
         peerId: entry.peerId,
         addrs: addrs.filter((a) => a.length <= 512),
         cards,
+        // Relayed as the node signed them: a client seals its first request without
+        // asking the node, and checks them against the PeerId its connection authenticated.
+        ...(entry.keyRecords.length > 0 ? { keyRecords: entry.keyRecords.slice(0, 4) } : {}),
       };
       const bytes = JSON.stringify(provider).length + 1;
       if (size + bytes > MAX_FRAME_BYTES) break;

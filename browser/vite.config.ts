@@ -11,10 +11,9 @@ import { platformTwins } from '../scripts/vite-platform-twins.js';
 const root = fileURLToPath(new URL('.', import.meta.url));
 
 /**
- * `<link rel="modulepreload">` for the mesh client's chunk in index.html: the page needs
- * it at once, and this way the browser fetches and compiles it alongside the UI chunk
- * instead of after it (the dynamic import then finds it ready). The page still paints
- * without waiting for it.
+ * `<link rel="modulepreload">` for the mesh client's chunk and the UI's chunk in
+ * index.html: the entry imports both at once (client first, see src/main.ts), and this
+ * way the browser fetches them alongside the entry instead of after it.
  */
 function preloadMeshClientChunk(): Plugin {
   return {
@@ -22,18 +21,35 @@ function preloadMeshClientChunk(): Plugin {
     apply: 'build',
     transformIndexHtml: {
       order: 'post',
-      handler(_html, ctx) {
-        const chunk = Object.values(ctx.bundle ?? {}).find(
-          (c) => c.type === 'chunk' && (c.facadeModuleId ?? '').endsWith('/lib/mesh/client.ts'),
-        );
-        if (chunk == null)
-          throw new Error('vite build: no chunk for browser/src/lib/mesh/client.ts');
+      handler(html, ctx) {
+        // The mesh client first (it runs first, see src/main.ts), then the UI, each with
+        // the chunks it imports (and the UI's stylesheet).
+        const chunks = Object.values(ctx.bundle ?? {}).filter((c) => c.type === 'chunk');
+        const files = new Set<string>();
+        const css = new Set<string>();
+        const add = (fileName: string): void => {
+          const chunk = chunks.find((c) => c.fileName === fileName);
+          if (chunk == null || files.has(fileName)) return;
+          if (!html.includes(fileName)) files.add(fileName);
+          for (const file of chunk.viteMetadata?.importedCss ?? []) css.add(file);
+          for (const dep of chunk.imports) add(dep);
+        };
+        for (const entry of ['/lib/mesh/client.ts', '/App.svelte']) {
+          const chunk = chunks.find((c) => (c.facadeModuleId ?? '').endsWith(entry));
+          if (chunk == null) throw new Error(`vite build: no chunk for browser/src${entry}`);
+          add(chunk.fileName);
+        }
         return [
-          {
+          ...[...files].map((file) => ({
             tag: 'link',
-            attrs: { rel: 'modulepreload', crossorigin: true, href: `./${chunk.fileName}` },
-            injectTo: 'head',
-          },
+            attrs: { rel: 'modulepreload', crossorigin: true, href: `./${file}` },
+            injectTo: 'head' as const,
+          })),
+          ...[...css].map((file) => ({
+            tag: 'link',
+            attrs: { rel: 'stylesheet', crossorigin: true, href: `./${file}` },
+            injectTo: 'head' as const,
+          })),
         ];
       },
     },

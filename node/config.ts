@@ -109,9 +109,9 @@ export const NODE_OPTIONS = {
   listen: {
     type: 'list',
     placeholder: '<multiaddr>',
-    default: ['/ip4/0.0.0.0/tcp/0'],
+    default: ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/udp/0/webrtc-direct'],
     description:
-      "addresses for directly reachable peers (repeatable; 'none' for relay only); relayed WebRTC is always on",
+      "addresses for directly reachable peers: TCP for nodes, /udp/<port>/webrtc-direct for browsers (repeatable; 'none' for relay only); relayed WebRTC is always on",
   },
   announce: {
     type: 'list',

@@ -19,7 +19,7 @@
 import { lpStream } from '@libp2p/utils';
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
-import { Circuit, WebRTC } from '@multiformats/multiaddr-matcher';
+import { Circuit, WebRTC, WebRTCDirect } from '@multiformats/multiaddr-matcher';
 import {
   DIRECTORY_PROTOCOL,
   INFERENCE_PROTOCOL,
@@ -38,6 +38,7 @@ import { sealInferenceRequest, type InferenceRequest, type NodeKey } from './inf
 import {
   DirectoryToClientProviders,
   NodeToClientInferenceMessage,
+  type DirectoryProvider,
   NodeToClientInfo,
   type ClientToDirectoryLookup,
   type Load,
@@ -77,7 +78,7 @@ export function isDirect(connection: Connection): boolean {
 
 export function transportOf(connection: Connection): Transport {
   const addr = connection.remoteAddr;
-  if (WebRTC.matches(addr)) return 'direct WebRTC';
+  if (WebRTC.matches(addr) || WebRTCDirect.matches(addr)) return 'direct WebRTC';
   if (connection.limits != null || Circuit.matches(addr)) return 'relayed';
   const text = addr.toString();
   if (text.includes('/ws') || text.includes('/wss') || text.includes('/tls/ws')) return 'WebSocket';
@@ -169,6 +170,11 @@ export class StandbyStreams {
     return stream;
   }
 
+  /** Opens a stream on `connection` for its first request, unless one is ready. */
+  prime(connection: Connection): void {
+    this.#refill(connection);
+  }
+
   #refill(connection: Connection): void {
     if (this.#standby.has(connection) || connection.status !== 'open') return;
     connection
@@ -234,6 +240,11 @@ export interface VerifiedProvider {
   peerId: string;
   addrs: Multiaddr[];
   cards: ModelCard[];
+  /**
+   * Its current key, when the directory relayed its key records and one verified against
+   * its PeerId: a client that dials that PeerId can seal to it without asking the node.
+   */
+  key?: VerifiedKeyRecord;
 }
 
 /**
@@ -257,9 +268,21 @@ export async function lookupDirectory(
     stream.abort(err instanceof Error ? err : new Error(String(err)));
     throw err;
   }
-  const now = options.now ?? Date.now();
+  return verifyProviders(response.providers, query, options.now ?? Date.now());
+}
+
+/**
+ * Checks a directory's answer (a lookup's, or the snapshot in a bootstrap's
+ * `/bootstrap.json`): cards and key records that do not verify against the provider's
+ * PeerId are dropped, and so is a provider left without a card (of `query.model`).
+ */
+export async function verifyProviders(
+  providers: readonly DirectoryProvider[],
+  query: { model?: string | undefined } = {},
+  now = Date.now(),
+): Promise<VerifiedProvider[]> {
   const out: VerifiedProvider[] = [];
-  for (const provider of response.providers) {
+  for (const provider of providers) {
     const cards: ModelCard[] = [];
     for (const envelope of provider.cards) {
       try {
@@ -278,7 +301,15 @@ export async function lookupDirectory(
         // unparseable address: skip it
       }
     }
-    out.push({ peerId: provider.peerId, addrs, cards });
+    let key: VerifiedKeyRecord | undefined;
+    if (provider.keyRecords != null && provider.keyRecords.length > 0) {
+      try {
+        key = await selectKeyRecord(provider.keyRecords, provider.peerId, now);
+      } catch {
+        // None verifies: the client asks the node itself.
+      }
+    }
+    out.push({ peerId: provider.peerId, addrs, cards, ...(key != null ? { key } : {}) });
   }
   return out;
 }
@@ -300,8 +331,8 @@ export interface DialProviderOptions extends AbortOptions {
 
 /**
  * Dials a provider for inference: an existing direct connection, else its direct
- * addresses (TCP/WebSockets, where this peer can use them), else WebRTC through its
- * relay. Relayed circuits are limited (2 min, 128 KiB) and are only for signalling, so a
+ * addresses (TCP/WebSockets/WebRTC-direct, where this peer can use them), else WebRTC
+ * signalled through its relay. Relayed circuits are limited (2 min, 128 KiB) and are only for signalling, so a
  * dial that comes back relayed — which a concurrent DHT dial can cause — is retried
  * until the WebRTC connection is up; so is an attempt whose ICE stalls.
  */
@@ -315,7 +346,9 @@ export async function dialProvider(
   const existing = peer.getConnections(remote).find((c) => c.status === 'open' && isDirect(c));
   if (existing != null) return existing;
   const addrs = withPeer(provider.addrs, provider.peerId);
-  const direct = addrs.filter((a) => !Circuit.matches(a));
+  // TCP, WebSockets, WebRTC-direct: whichever this peer can dial (libp2p prefers TCP and
+  // WebSockets; a browser can only use WebRTC-direct). Then WebRTC signalled via a relay.
+  const direct = addrs.filter((a) => !Circuit.matches(a) && !WebRTC.matches(a));
   const webrtc = addrs.filter((a) => WebRTC.matches(a));
   const timeoutMs = options.attemptTimeoutMs ?? 5_000;
   const attemptSignal = (): AbortSignal =>

@@ -268,6 +268,12 @@ export const DirectoryProvider = z.strictObject({
   addrs: z.array(z.string().min(1).max(512)).max(16),
   /** The node's own signed model cards, relayed unchanged: a directory cannot forge them. */
   cards: z.array(SignedEnvelope).max(16),
+  /**
+   * The node's signed key records, relayed unchanged, so a client can seal its first
+   * request without asking the node first. A client checks them against the PeerId its
+   * connection to the node authenticated, exactly like the node's own answer.
+   */
+  keyRecords: z.array(SignedEnvelope).max(4).optional(),
 });
 export type DirectoryProvider = z.infer<typeof DirectoryProvider>;
 
@@ -288,5 +294,11 @@ export const BootstrapInfo = z.strictObject({
    * the browser keeps libp2p's defaults (`wss://` and public addresses only).
    */
   allowPrivateAddresses: z.boolean().optional(),
+  /**
+   * The directory as the page was served (what a lookup for every model answers), so a
+   * browser lists the models and dials a node while it connects to the relay. Signed by
+   * the nodes, so the bootstrap can leave providers out but cannot forge them.
+   */
+  providers: z.array(DirectoryProvider).max(MAX_DIRECTORY_PROVIDERS).optional(),
 });
 export type BootstrapInfo = z.infer<typeof BootstrapInfo>;

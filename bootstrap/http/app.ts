@@ -3,7 +3,8 @@
  *
  * - `GET /healthz` — status, PeerId, connections, reservations, directory size
  * - `GET /metrics` — Prometheus text (libp2p's metrics and token.place's)
- * - `GET /bootstrap.json` — `BootstrapInfo`: the WebSocket multiaddrs a browser dials
+ * - `GET /bootstrap.json` — `BootstrapInfo`: the WebSocket multiaddrs a browser dials,
+ *   and a snapshot of the directory (the nodes' own signed cards and key records)
  * - the OpenAI gateway under `/v1`, `/api/v1` and `/nodes/{peerId}/v1` (see gateway.ts)
  * - everything else: the built web chat, with a single-page-app fallback
  *
@@ -70,9 +71,18 @@ export function createHttpApp(init: HttpAppInit): Hono<GatewayEnv> {
   });
 
   app.use('/bootstrap.json', cors({ origin: '*', allowMethods: ['GET'] }));
-  app.get('/bootstrap.json', (c) =>
-    c.json(init.bootstrapInfo(c.req.header('host')), 200, { 'cache-control': 'no-cache' }),
-  );
+  app.get('/bootstrap.json', async (c) => {
+    // The directory comes along, so the page dials a node while it reaches the relay.
+    const providers = await init.directory.lookup({ type: 'lookup' }).catch(() => []);
+    return c.json(
+      {
+        ...init.bootstrapInfo(c.req.header('host')),
+        ...(providers.length > 0 ? { providers } : {}),
+      } satisfies BootstrapInfo,
+      200,
+      { 'cache-control': 'no-cache' },
+    );
+  });
 
   registerGateway(app, {
     libp2p: init.libp2p,

@@ -1,7 +1,8 @@
 /**
  * The inference node's libp2p peer: TCP and WebSockets for directly reachable peers,
- * WebRTC (signalled through a bootstrap's circuit relay) for everyone else, Noise,
- * yamux, identify, ping, and a client of the private Kad-DHT.
+ * WebRTC-direct (UDP, no signalling) for browsers that can reach the node, WebRTC
+ * signalled through a bootstrap's circuit relay for everyone else, Noise, yamux,
+ * identify, ping, and a client of the private Kad-DHT.
  *
  * Production keeps libp2p's defaults: private and loopback addresses are filtered from
  * DHT records, and WebRTC uses public STUN servers. `allowPrivateAddresses` is for LAN
@@ -19,7 +20,7 @@ import {
 import { noise } from '@libp2p/noise';
 import { ping, type Ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
-import { webRTC } from '@libp2p/webrtc';
+import { webRTC, webRTCDirect } from '@libp2p/webrtc';
 import { webSockets } from '@libp2p/websockets';
 import { yamux } from '@libp2p/yamux';
 import type { PrivateKey } from '@libp2p/interface';
@@ -36,7 +37,10 @@ export type NodeLibp2p = Libp2p<NodeServices>;
 
 export interface NodeLibp2pInit {
   privateKey: PrivateKey;
-  /** Direct listen addresses (TCP/WebSockets); `/p2p-circuit` and `/webrtc` are added. */
+  /**
+   * Direct listen addresses (TCP, WebSockets, `/udp/<port>/webrtc-direct`); `/p2p-circuit`
+   * and `/webrtc` are added.
+   */
   listen: readonly string[];
   announce?: readonly string[];
   /** LAN/loopback mesh: keep private addresses in DHT records, no public STUN. */
@@ -64,6 +68,9 @@ export async function createNodeLibp2p(init: NodeLibp2pInit): Promise<NodeLibp2p
       tcp(),
       webSockets(),
       webRTC(rtcConfiguration != null ? { rtcConfiguration } : {}),
+      // Browsers that can reach the node's UDP port connect in one step: no relay, no
+      // signalling round trips (the node's certificate hash is in its address).
+      webRTCDirect(),
       circuitRelayTransport(),
     ],
     connectionEncrypters: [noise()],

@@ -15,6 +15,8 @@ import {
   DIRECTORY_PROTOCOL,
   DirectoryToClientProviders,
   lookupDirectory,
+  verifyProviders,
+  BootstrapInfo,
   MAX_FRAME_BYTES,
   utf8,
   verifyModelCard,
@@ -99,9 +101,23 @@ describe('directory', () => {
     ).toBe(true);
     expect(addrs.some((a) => a.includes(`/p2p/${bootstrap.peerId}/p2p-circuit/webrtc`))).toBe(true);
 
+    // The node's own key record comes along, verified against its PeerId: a client can
+    // seal its first request without asking the node.
+    expect(provider!.key?.peerId).toBe(peer.peerId);
+    expect(provider!.key?.publicKeyBytes).toHaveLength(32);
+
     const all = await lookup();
     expect(all.map((p) => p.peerId)).toEqual([peer.peerId]);
     expect(all[0]!.cards.map((c) => c.model.id).sort()).toEqual(['demo', 'second']);
+
+    // The page's /bootstrap.json carries the same directory, as the nodes signed it.
+    const info = BootstrapInfo.parse(
+      await (await fetch(`${bootstrap.httpUrl}/bootstrap.json`)).json(),
+    );
+    const snapshot = await verifyProviders(info.providers ?? []);
+    expect(snapshot.map((p) => p.peerId)).toEqual([peer.peerId]);
+    expect(snapshot[0]!.cards.map((c) => c.model.id).sort()).toEqual(['demo', 'second']);
+    expect(snapshot[0]!.key?.keyId).toBe(provider!.key?.keyId);
     const health = (await (await fetch(`${bootstrap.httpUrl}/healthz`)).json()) as Record<
       string,
       number

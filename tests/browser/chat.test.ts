@@ -54,7 +54,12 @@ beforeAll(async () => {
   bootstrap = await startBootstrapProcess({ extraArgs: ['--log-level', 'error'] });
   [demo, endless] = await Promise.all([
     startNodeProcess([bootstrap.multiaddr]),
-    startNodeProcess([bootstrap.multiaddr], { model: 'demo-endless' }),
+    // No WebRTC-direct listener: the page reaches this one by WebRTC signalled through
+    // the relay, as it reaches a node behind a NAT.
+    startNodeProcess([bootstrap.multiaddr], {
+      model: 'demo-endless',
+      extraArgs: ['--listen', '/ip4/127.0.0.1/tcp/0'],
+    }),
   ]);
   demoFingerprint = (await demo.cli.waitFor(FINGERPRINT))[1]!;
   browser = await launchChromium();
@@ -119,6 +124,8 @@ describe('web chat on a local mesh', () => {
     expect(fingerprint).toContain(demoFingerprint);
     expect(fingerprint).toContain('verified');
     expect(await page.locator(byTestId('node-transport')).textContent()).toBe('direct WebRTC');
+    // The node's UDP port is reachable: one step, no relay in between.
+    expect(await page.locator(byTestId('node-route')).textContent()).toContain('WebRTC-direct');
     expect(await page.locator(byTestId('node-peer-id')).getAttribute('title')).toBe(demo.peerId);
 
     await mkdir(ARTIFACTS, { recursive: true });
@@ -146,6 +153,9 @@ describe('web chat on a local mesh', () => {
     // While it streams, the indicator says how the bytes travel.
     expect(await page.locator(byTestId('connection-transport')).textContent()).toContain(
       'direct WebRTC',
+    );
+    expect(await page.locator(byTestId('node-route')).textContent()).toContain(
+      'signalled through the relay',
     );
     await page.locator(byTestId('stop-button')).click();
     // It streamed: the page showed it growing, frame after frame.

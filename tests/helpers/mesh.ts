@@ -101,10 +101,11 @@ export async function startNodeProcess(
       '0',
       '--data-dir',
       dataDir,
-      // Directly reachable on loopback, unless the caller chooses its own listen addresses.
+      // Directly reachable on loopback (TCP for nodes, WebRTC-direct for browsers), unless
+      // the caller chooses its own listen addresses.
       ...(options.extraArgs?.includes('--listen') === true
         ? []
-        : ['--listen', '/ip4/127.0.0.1/tcp/0']),
+        : ['--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/ip4/127.0.0.1/udp/0/webrtc-direct']),
       '--allow-private-addresses',
       ...bootstraps.flatMap((b) => ['--bootstrap', b]),
       ...(options.extraArgs ?? []),

@@ -2,9 +2,12 @@
 // on, and its connection state machine against a bootstrap that is not there. The real
 // journeys (WebRTC to a node, HPKE, Stop, relay restart) are in tests/browser/.
 import { afterEach, describe, expect, it } from 'vitest';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import {
   createLibP2PMeshClient,
   parseBootstraps,
+  readDirectorySnapshot,
   type LibP2PMeshClient,
 } from '../../browser/src/lib/mesh/client.js';
 import type { ChatUpdate, ConnectionState } from '../../browser/src/lib/mesh/index.js';
@@ -17,7 +20,10 @@ import {
   readResult,
   transportLabel,
 } from '../../browser/src/lib/mesh/updates.js';
-import type { ModelCard } from '../../protocol/messages.js';
+import type { DirectoryProvider, ModelCard } from '../../protocol/messages.js';
+import { signKeyRecord, signModelCard } from '../../protocol/records.js';
+import { generateHpkeKeyPair, HPKE_SUITE } from '../../protocol/hpke.js';
+import { toBase64Url } from '../../protocol/bytes.js';
 
 const PEER = '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo';
 // Nothing listens there: every dial is refused at once.
@@ -236,5 +242,103 @@ describe('the client without a reachable bootstrap', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(client.state).toBe(frozen);
     expect(client.libp2p.status).toBe('stopped');
+  });
+});
+
+/** A node's snapshot entry as a bootstrap serves it: its own signed card and key record. */
+async function snapshotEntry(model: string, port: number): Promise<DirectoryProvider> {
+  const key = await generateKeyPair('Ed25519');
+  const peerId = peerIdFromPrivateKey(key).toString();
+  const now = Date.now();
+  const hpke = await generateHpkeKeyPair();
+  return {
+    peerId,
+    // Nothing listens there either: a dial fails at once, but it is attempted.
+    addrs: [`/ip4/127.0.0.1/tcp/${port}/ws`],
+    cards: [
+      await signModelCard(key, {
+        ...card(model),
+        peerId,
+        issuedAt: now - 1_000,
+        expiresAt: now + 60_000,
+      }),
+    ],
+    keyRecords: [
+      await signKeyRecord(key, {
+        type: 'key-record',
+        v: 1,
+        peerId,
+        keyId: hpke.keyId,
+        suite: { ...HPKE_SUITE },
+        publicKey: toBase64Url(hpke.publicKey),
+        notBefore: now - 1_000,
+        notAfter: now + 3_600_000,
+      }),
+    ],
+  };
+}
+
+describe("the bootstrap's directory snapshot", () => {
+  let client: LibP2PMeshClient | undefined;
+  afterEach(async () => {
+    await client?.close();
+    client = undefined;
+  });
+
+  it('keeps what verifies: cards and key records against each PeerId, forgeries dropped', async () => {
+    const honest = await snapshotEntry('demo', 49152);
+    const other = await snapshotEntry('evil', 49153);
+    // A bootstrap that pins another node's card (and key) on a PeerId.
+    const forged = { ...other, peerId: honest.peerId };
+    const noKey = await snapshotEntry('plain', 49154);
+    delete noKey.keyRecords;
+    const providers = await readDirectorySnapshot([honest, forged, noKey]);
+    expect(providers.map((p) => [p.peerId, p.cards.map((c) => c.model.id)])).toEqual([
+      [honest.peerId, ['demo']],
+      [noKey.peerId, ['plain']],
+    ]);
+    expect(providers[0]!.key?.peerId).toBe(honest.peerId);
+    expect(providers[1]!.key).toBeUndefined();
+    // Not a snapshot at all: ignored, as if the bootstrap had sent none.
+    expect(await readDirectorySnapshot({ providers: 'nope' })).toEqual([]);
+    expect(await readDirectorySnapshot(undefined)).toEqual([]);
+  });
+
+  it('lists its models before the relay answers, and prepare() dials a provider at once', async () => {
+    const entry = await snapshotEntry('demo', 49155);
+    client = await createLibP2PMeshClient({
+      bootstrap: [DEAD_BOOTSTRAP],
+      allowPrivateAddresses: true,
+      backoff: { initialMs: 10_000, jitter: 0 },
+      directory: [entry],
+    });
+    expect(client.state.kind).not.toBe('online');
+    expect(client.knownModels()).toEqual([expect.objectContaining({ id: 'demo', nodes: 1 })]);
+    const dialled: string[] = [];
+    const dial = client.libp2p.dial.bind(client.libp2p);
+    client.libp2p.dial = ((...args: Parameters<typeof dial>) => {
+      dialled.push(String(args[0]));
+      return dial(...args);
+    }) as typeof client.libp2p.dial;
+    client.prepare('demo');
+    await expect.poll(() => dialled.join(' ')).toContain(entry.peerId);
+  });
+
+  it('without one, prepare() waits for the relay: it dials no provider while offline', async () => {
+    client = await createLibP2PMeshClient({
+      bootstrap: [DEAD_BOOTSTRAP],
+      allowPrivateAddresses: true,
+      backoff: { initialMs: 10_000, jitter: 0 },
+    });
+    expect(client.knownModels()).toEqual([]);
+    const dialled: string[] = [];
+    const dial = client.libp2p.dial.bind(client.libp2p);
+    client.libp2p.dial = ((...args: Parameters<typeof dial>) => {
+      dialled.push(String(args[0]));
+      return dial(...args);
+    }) as typeof client.libp2p.dial;
+    client.prepare('demo');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(dialled.filter((d) => !d.includes(PEER))).toEqual([]);
   });
 });

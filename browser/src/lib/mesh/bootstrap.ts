@@ -22,6 +22,12 @@ export interface BootstrapJson {
   multiaddrs: string[];
   /** The mesh runs on loopback or a LAN: dial `ws://` and private addresses. */
   allowPrivateAddresses?: boolean;
+  /**
+   * The bootstrap's directory when it served the page: the nodes with their own signed
+   * cards and key records. Checked by the mesh client (signatures against each node's
+   * PeerId) before use.
+   */
+  providers?: unknown;
 }
 
 export interface ResolvedBootstrap {
@@ -30,6 +36,8 @@ export interface ResolvedBootstrap {
   source: 'query' | 'origin';
   /** True only when the page's own bootstrap announced a loopback/LAN mesh. */
   allowPrivateAddresses: boolean;
+  /** The directory snapshot the page's own bootstrap sent, unchecked (see {@link BootstrapJson}). */
+  directory?: unknown;
 }
 
 export interface BootstrapOptions {
@@ -94,7 +102,7 @@ export async function fetchBootstrapMultiaddrs(
 export async function fetchBootstrapInfo(
   origin: string,
   options: BootstrapOptions = {},
-): Promise<{ multiaddrs: string[]; allowPrivateAddresses: boolean }> {
+): Promise<{ multiaddrs: string[]; allowPrivateAddresses: boolean; directory?: unknown }> {
   const url = new URL(BOOTSTRAP_JSON_PATH, origin).href;
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   const timeout = new AbortController();
@@ -132,9 +140,11 @@ export async function fetchBootstrapInfo(
         cause: err,
       });
     }
+    const { allowPrivateAddresses, providers } = body as Partial<BootstrapJson>;
     return {
       multiaddrs: parseBootstrapJson(body, url),
-      allowPrivateAddresses: (body as Partial<BootstrapJson>).allowPrivateAddresses === true,
+      allowPrivateAddresses: allowPrivateAddresses === true,
+      ...(providers !== undefined ? { directory: providers } : {}),
     };
   } finally {
     clearTimeout(timer);

@@ -7,12 +7,15 @@
  * `offline`, still re-dialled every 30 s, and at once when the browser comes back
  * online. Nothing here needs a page reload.
  *
- * Chat flow: the directory on the bootstrap names the model's providers (signed cards,
- * verified against each provider's PeerId) → rank them (load, then round-trip time) →
- * dial the best one *directly* (WebRTC, signalled through the relay; a dial that comes
- * back as the relay's limited circuit is retried, and a relayed connection is never used
- * for a prompt) → fetch its key record, verified against the PeerId Noise authenticated
- * on that connection → seal the request to that key (HPKE) → stream the opened chunks.
+ * Chat flow: the directory on the bootstrap names the model's providers (signed cards and
+ * key records, verified against each provider's PeerId; the page's `/bootstrap.json`
+ * brings a snapshot of it, so this needs no round trip at start-up) → rank them (load,
+ * then round-trip time) → dial the best one *directly* (WebRTC-direct to its UDP port when
+ * it has one, else WebRTC signalled through the relay; a dial that comes back as the
+ * relay's limited circuit is retried, and a relayed connection is never used for a
+ * prompt) → take its key record (relayed by the directory, or fetched from the node),
+ * checked against the PeerId that connection authenticated → seal the request to that
+ * key (HPKE) → stream the opened chunks.
  * A node that fails before answering is skipped; one that drops mid-answer produces a
  * `retry` and the next provider answers from the start. `prepare(model)` runs the same
  * steps up to the key record ahead of time, so a prompt finds its connection ready.
@@ -23,6 +26,7 @@ import { logger } from '@libp2p/logger';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Connection, PeerId } from '@libp2p/interface';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import { WebRTC, WebRTCDirect } from '@multiformats/multiaddr-matcher';
 import {
   dialProvider,
   fetchNodeInfo,
@@ -32,11 +36,17 @@ import {
   runInference,
   StandbyStreams,
   transportOf,
+  verifyProviders,
   type VerifiedNodeInfo,
   type VerifiedProvider,
 } from '../../../../protocol/mesh.js';
+import { RemoteError } from '../../../../protocol/errors.js';
 import { fingerprintOf } from '../../../../protocol/hpke.js';
-import type { ModelCard } from '../../../../protocol/messages.js';
+import {
+  DirectoryProvider,
+  MAX_DIRECTORY_PROVIDERS,
+  type ModelCard,
+} from '../../../../protocol/messages.js';
 import { BootstrapError, MeshOfflineError } from './errors.js';
 import { createBrowserLibp2p, type BrowserLibp2p } from './libp2p.js';
 import { mark } from '../perf.js';
@@ -80,12 +90,16 @@ const PROVIDER_CACHE_MS = 5 * 60_000;
 const PROVIDERS_FRESH_MS = 15_000;
 /** A node's verified key record and load are reused on the same connection for this long. */
 const INFO_CACHE_MS = 10_000;
+/** A node dialled with the directory's key record is asked for its own info this much later. */
+const INFO_REFRESH_DELAY_MS = 2_000;
 
 export interface LibP2PMeshClientInit {
   /** Bootstrap multiaddrs, each ending in `/p2p/<peerId>`. */
   bootstrap: readonly string[];
   /** See {@link createBrowserLibp2p}. @default false */
   allowPrivateAddresses?: boolean;
+  /** The directory snapshot from `/bootstrap.json` (`providers`), unchecked. */
+  directory?: unknown;
   /** The reconnect schedule (tests shorten it). */
   backoff?: BackoffPolicy;
   /** @default OFFLINE_AFTER_MS */
@@ -135,17 +149,35 @@ export async function createLibP2PMeshClient(
   const bootstraps = parseBootstraps(init.bootstrap);
   init.signal?.throwIfAborted();
   mark('client-loaded');
-  const libp2p = await createBrowserLibp2p({
-    allowPrivateAddresses: init.allowPrivateAddresses === true,
-  });
+  const [libp2p, providers] = await Promise.all([
+    createBrowserLibp2p({ allowPrivateAddresses: init.allowPrivateAddresses === true }),
+    readDirectorySnapshot(init.directory),
+  ]);
   mark('peer-started');
   if (init.signal?.aborted === true) {
     await libp2p.stop();
     init.signal.throwIfAborted();
   }
-  const client = new LibP2PMeshClient(libp2p, bootstraps, init);
+  const client = new LibP2PMeshClient(libp2p, bootstraps, init, providers);
   client.start();
   return client;
+}
+
+const DirectorySnapshot = DirectoryProvider.array().max(MAX_DIRECTORY_PROVIDERS);
+
+/**
+ * The providers of a bootstrap's directory snapshot whose cards verify against their
+ * PeerIds (key records too, where present). A snapshot that does not parse is ignored:
+ * the client then asks the directory once it reaches the relay, as without one.
+ */
+export async function readDirectorySnapshot(value: unknown): Promise<VerifiedProvider[]> {
+  if (value === undefined) return [];
+  const parsed = DirectorySnapshot.safeParse(value);
+  if (!parsed.success) {
+    log('ignored an invalid directory snapshot');
+    return [];
+  }
+  return verifyProviders(parsed.data);
 }
 
 export class LibP2PMeshClient implements MeshClient {
@@ -171,12 +203,20 @@ export class LibP2PMeshClient implements MeshClient {
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
 
-  constructor(libp2p: BrowserLibp2p, bootstraps: Bootstrap[], init: LibP2PMeshClientInit) {
+  constructor(
+    libp2p: BrowserLibp2p,
+    bootstraps: Bootstrap[],
+    init: LibP2PMeshClientInit,
+    /** Verified providers known at start (the bootstrap's directory snapshot). */
+    providers: readonly VerifiedProvider[] = [],
+  ) {
     this.libp2p = libp2p;
     this.#bootstraps = bootstraps;
     this.#backoff = init.backoff ?? {};
     this.#offlineAfterMs = init.offlineAfterMs ?? OFFLINE_AFTER_MS;
     this.#state = { kind: 'connecting', bootstrap: bootstraps[0]!.text };
+    const now = Date.now();
+    for (const p of providers) this.#providers.set(p.peerId, { ...p, seenAt: now });
   }
 
   get state(): ConnectionState {
@@ -351,6 +391,14 @@ export class LibP2PMeshClient implements MeshClient {
 
   // ------------------------------------------------------------------ models
 
+  knownModels(): MeshModel[] {
+    const now = Date.now();
+    const fresh = [...this.#providers.values()].filter(
+      (p) => now - p.seenAt < PROVIDERS_FRESH_MS && p.cards.some((c) => c.expiresAt > now),
+    );
+    return aggregateModels(fresh);
+  }
+
   async listModels(options: { signal?: AbortSignal } = {}): Promise<MeshModel[]> {
     const providers = await this.#lookup(undefined, options.signal);
     mark('models-listed');
@@ -432,12 +480,16 @@ export class LibP2PMeshClient implements MeshClient {
   /**
    * Connects to the best provider of `model` ahead of a prompt (WebRTC set-up, key
    * record), so the first answer does not wait for it. Safe to call often: it does
-   * nothing while online is false or the connection is ready, and never throws.
+   * nothing while the connection is ready, or while offline with no fresh directory
+   * answer (the bootstrap's snapshot counts: the page dials a node while it reaches the
+   * relay), and never throws.
    */
   prepare(model: string, options: { signal?: AbortSignal } = {}): void {
-    if (this.#state.kind !== 'online' || this.#closing.signal.aborted) return;
+    if (this.#closing.signal.aborted) return;
+    const fresh = this.#freshProviders(model);
+    if (this.#state.kind !== 'online' && fresh.length === 0) return;
     void (async () => {
-      let providers = this.#freshProviders(model);
+      let providers = fresh;
       if (providers.length === 0) providers = await this.#lookup(model, options.signal);
       const best = this.#candidates(providers, model, new Set())[0];
       if (best == null) return;
@@ -536,10 +588,22 @@ export class LibP2PMeshClient implements MeshClient {
 
       const outcome = yield* this.#answer(connection, info, body, signal);
       if (outcome.kind === 'finished') return;
-      failures.push(outcome.reason);
       this.#info.delete(provider.peerId);
+      if (outcome.kind === 'stale-key' && provider.key != null) {
+        // The directory relayed a key the node has since rotated out: ask the node.
+        const { key: _stale, ...rest } = provider;
+        provider = rest;
+        const known = this.#providers.get(provider.peerId);
+        if (known != null) {
+          const { key: _old, ...fresh } = known;
+          this.#providers.set(provider.peerId, fresh);
+        }
+        tried.delete(provider.peerId);
+        continue;
+      }
+      failures.push(outcome.reason);
       provider = await next();
-      if (outcome.kind === 'failed-before-answer') continue;
+      if (outcome.kind !== 'dropped') continue;
 
       // The node went away mid-answer: the next provider starts over.
       droppedMidAnswer = true;
@@ -589,6 +653,8 @@ export class LibP2PMeshClient implements MeshClient {
     // dialProvider only returns direct connections; a prompt never crosses a relay.
     if (!isDirect(connection)) throw new Error('only a relayed connection to the node');
     const now = Date.now();
+    // An inference stream opened now, while the page still prepares its request.
+    this.#streams.prime(connection);
     const cached = this.#info.get(provider.peerId);
     if (
       cached != null &&
@@ -597,6 +663,22 @@ export class LibP2PMeshClient implements MeshClient {
       cached.info.key.notAfter > now + INFO_CACHE_MS
     ) {
       return { connection, info: cached.info };
+    }
+    // The directory relayed the node's signed key record: it verified against the
+    // provider's PeerId, which is the PeerId this connection authenticated, so the
+    // request can be sealed at once. The node's live info follows in the background.
+    const relayed = provider.key;
+    if (
+      relayed != null &&
+      relayed.peerId === connection.remotePeer.toString() &&
+      relayed.notAfter > now + INFO_CACHE_MS
+    ) {
+      mark('node-verified');
+      this.#refreshInfoLater(provider.peerId, connection);
+      return {
+        connection,
+        info: { peerId: relayed.peerId, key: relayed, cards: provider.cards, load: provider.load },
+      };
     }
     const info = await fetchNodeInfo(connection, {
       signal: this.#signal(undefined, NODE_INFO_TIMEOUT_MS),
@@ -612,6 +694,26 @@ export class LibP2PMeshClient implements MeshClient {
     return { connection, info };
   }
 
+  /**
+   * Fetches a node's own info on `connection` a little later (out of the way of the first
+   * answer), for the live load and the node's current key.
+   */
+  #refreshInfoLater(peerId: string, connection: Connection): void {
+    const timer = setTimeout(() => {
+      this.#closing.signal.removeEventListener('abort', cancel);
+      if (connection.status !== 'open' || this.#closing.signal.aborted) return;
+      fetchNodeInfo(connection, { signal: this.#signal(undefined, NODE_INFO_TIMEOUT_MS) })
+        .then((info) => {
+          this.#info.set(peerId, { info, at: Date.now(), connectionId: connection.id });
+        })
+        .catch((err: unknown) => {
+          log('refreshing the info of %s failed: %s', peerId, (err as Error).name);
+        });
+    }, INFO_REFRESH_DELAY_MS);
+    const cancel = (): void => clearTimeout(timer);
+    this.#closing.signal.addEventListener('abort', cancel, { once: true });
+  }
+
   /** Streams one answer from one node; says how it ended. */
   async *#answer(
     connection: Connection,
@@ -622,6 +724,7 @@ export class LibP2PMeshClient implements MeshClient {
     ChatUpdate,
     | { kind: 'finished' }
     | { kind: 'failed-before-answer'; reason: string }
+    | { kind: 'stale-key'; reason: string }
     | { kind: 'dropped'; reason: string }
   > {
     let answered = false;
@@ -687,6 +790,9 @@ export class LibP2PMeshClient implements MeshClient {
         answered ? 'mid-answer' : 'before answering',
         (err as Error).name,
       );
+      if (!answered && err instanceof RemoteError && err.code === 'unknown_key') {
+        return { kind: 'stale-key', reason: 'the node no longer uses that key' };
+      }
       const reason = `the node went away (${describe(err)})`;
       return answered ? { kind: 'dropped', reason } : { kind: 'failed-before-answer', reason };
     }
@@ -743,6 +849,11 @@ export function nodeInfoOf(
     // the PeerId Noise authenticated; it throws otherwise, so reaching here means verified.
     verified: info.peerId === connection.remotePeer.toString(),
     transport: transportLabel(transportOf(connection)),
+    ...(WebRTCDirect.matches(connection.remoteAddr)
+      ? { route: 'WebRTC-direct' as const }
+      : WebRTC.matches(connection.remoteAddr)
+        ? { route: 'signalled through the relay' as const }
+        : {}),
     hardware: { ...card.hardware },
     load: { ...info.load },
   };

@@ -46,6 +46,12 @@ export interface MeshClientOptions {
    * @default false
    */
   allowPrivateAddresses?: boolean;
+  /**
+   * The directory snapshot from the page's bootstrap (`providers` in `/bootstrap.json`),
+   * unchecked: the client keeps the providers whose signed cards verify, lists their
+   * models at once and can dial one before the relay connection is up.
+   */
+  directory?: unknown;
   /** The reconnect schedule. @default 0.5 s doubling to 8 s, then every 30 s once offline */
   backoff?: BackoffPolicy;
   /** Aborts start-up (creating the libp2p peer); the client's own lifetime ends with `close()`. */
@@ -75,6 +81,7 @@ export async function createMeshClient(options: MeshClientOptions): Promise<Mesh
     return await createLibP2PMeshClient({
       bootstrap: options.bootstrap,
       allowPrivateAddresses: options.allowPrivateAddresses === true,
+      ...(options.directory !== undefined ? { directory: options.directory } : {}),
       ...(options.backoff != null ? { backoff: options.backoff } : {}),
       ...(options.signal != null ? { signal: options.signal } : {}),
     });

@@ -1,7 +1,8 @@
 /**
- * The browser's libp2p peer: WebSockets to reach a bootstrap, circuit relay to reach a
- * node's WebRTC signalling through it, WebRTC for the direct connection that carries the
- * chat, Noise, yamux, identify and ping. No DHT client: the bootstrap's directory
+ * The browser's libp2p peer: WebSockets to reach a bootstrap, WebRTC-direct to reach a
+ * node whose UDP port it can reach (one step, no relay), else circuit relay to reach the
+ * node's WebRTC signalling through the bootstrap and WebRTC for the direct connection
+ * that carries the chat; Noise, yamux, identify and ping. No DHT client: the bootstrap's directory
  * protocol answers "who serves model X" in one round trip, with the nodes' own signed
  * cards, which is all a browser needs.
  *
@@ -23,7 +24,7 @@ import { circuitRelayTransport } from '@libp2p/circuit-relay-v2';
 import { identify, type Identify } from '@libp2p/identify';
 import { noise } from '@libp2p/noise';
 import { ping, type Ping } from '@libp2p/ping';
-import { webRTC } from '@libp2p/webrtc';
+import { webRTC, webRTCDirect } from '@libp2p/webrtc';
 import { webSockets } from '@libp2p/websockets';
 import { yamux } from '@libp2p/yamux';
 import { fromBase64Url } from '../../../../protocol/bytes.js';
@@ -54,6 +55,7 @@ export async function createBrowserLibp2p(init: BrowserLibp2pInit = {}): Promise
     addresses: { listen: [] },
     transports: [
       webSockets(),
+      webRTCDirect(),
       webRTC(relaxed ? { rtcConfiguration: { iceServers: [] } } : {}),
       // Only to dial a node's `/p2p-circuit/webrtc` address: the relayed, limited
       // connection carries the WebRTC signalling, then the data goes direct.
@@ -64,7 +66,10 @@ export async function createBrowserLibp2p(init: BrowserLibp2pInit = {}): Promise
     // libp2p's browser gater refuses ws:// and private addresses; keep it unless relaxed.
     ...(relaxed ? { connectionGater: { denyDialMultiaddr: () => false } } : {}),
     services: {
-      identify: identify(),
+      // Identify runs only when asked: the page needs no peer's listen addresses or
+      // protocol list (it dials what the directory names), and running it on every new
+      // connection costs the main thread a peer-store merge right when the page starts.
+      identify: identify({ runOnConnectionOpen: false }),
       ping: ping(),
     },
   });

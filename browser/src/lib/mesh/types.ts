@@ -37,6 +37,11 @@ export interface NodeInfo {
   fingerprint: string;
   verified: boolean;
   transport: 'direct WebRTC' | 'relayed' | 'WebSocket';
+  /**
+   * How a direct WebRTC connection was set up: `WebRTC-direct` (the node's UDP port, in
+   * one step) or `signalled through the relay` (for nodes behind a NAT).
+   */
+  route?: 'WebRTC-direct' | 'signalled through the relay';
   hardware: NodeHardware;
   load: { active: number; queued: number; maxConcurrency: number };
 }
@@ -77,6 +82,11 @@ export interface MeshClient {
   subscribe(listener: (state: ConnectionState) => void): () => void;
   /** Models in the mesh, with how many nodes serve each. */
   listModels(options?: { signal?: AbortSignal }): Promise<MeshModel[]>;
+  /**
+   * Optional: the models already known without asking anyone (the bootstrap's directory
+   * snapshot), so the page can list them while it still connects to the relay.
+   */
+  knownModels?(): MeshModel[];
   /**
    * Optional: connect ahead to the best node of `model` (the one picked in the UI), so the
    * first answer does not wait for the WebRTC set-up. Never throws; safe to call often.

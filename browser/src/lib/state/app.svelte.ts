@@ -14,6 +14,8 @@ import { UiState } from './ui.svelte.js';
 
 /** How often the model list is refreshed while online. */
 export const MODELS_REFRESH_MS = 20_000;
+/** A list this recent (the bootstrap's snapshot) is not fetched again on coming online. */
+export const MODELS_FRESH_MS = 10_000;
 
 export interface AppStateOptions {
   connect: ConnectFn;

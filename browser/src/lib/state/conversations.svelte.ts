@@ -285,10 +285,13 @@ function parseMessage(value: unknown): Message | null {
 
 function parseNode(value: unknown): NodeInfo | null {
   if (!isRecord(value)) return null;
-  const { peerId, fingerprint, verified, transport, hardware, load } = value;
+  const { peerId, fingerprint, verified, transport, route, hardware, load } = value;
   if (typeof peerId !== 'string' || typeof fingerprint !== 'string') return null;
   if (typeof verified !== 'boolean' || typeof transport !== 'string') return null;
   if (transport !== 'direct WebRTC' && transport !== 'relayed' && transport !== 'WebSocket') {
+    return null;
+  }
+  if (route !== undefined && route !== 'WebRTC-direct' && route !== 'signalled through the relay') {
     return null;
   }
   if (!isRecord(hardware) || !isRecord(load)) return null;
@@ -305,6 +308,7 @@ function parseNode(value: unknown): NodeInfo | null {
     fingerprint,
     verified,
     transport,
+    ...(route !== undefined ? { route } : {}),
     hardware: { platform, arch, cpus, cpuModel, memoryBytes, backend, gpu },
     load: { active, queued, maxConcurrency },
   };

@@ -3,9 +3,10 @@
  * (remembered across visits).
  */
 import type { MeshClient, MeshModel } from '../mesh/index.js';
+import { MODEL_STORAGE_KEY, sortModels, startingModel } from './model-pick.js';
 import { browserStorage, readItem, writeItem } from './safe-storage.js';
 
-export const MODEL_STORAGE_KEY = 'tokenplace.model.v1';
+export { MODEL_STORAGE_KEY };
 
 export interface ModelsStoreOptions {
   /** @default the page's localStorage */
@@ -28,6 +29,8 @@ export class ModelsStore {
   );
 
   readonly #storage: Storage | null;
+  /** When the list last arrived (`performance.now()`), or null. */
+  #listedAt: number | null = null;
 
   constructor(options: ModelsStoreOptions = {}) {
     this.#storage = options.storage === undefined ? browserStorage() : options.storage;
@@ -40,21 +43,32 @@ export class ModelsStore {
     try {
       const models = await client.listModels(signal == null ? {} : { signal });
       if (signal?.aborted === true) return;
-      this.models = [...models].sort((a, b) => b.nodes - a.nodes || a.id.localeCompare(b.id));
-      this.loaded = true;
-      this.error = null;
-      // Nothing picked yet, or the pick left the mesh: take the best-served model, but
-      // keep remembering the user's own pick in case it comes back.
-      if (this.selected == null) {
-        const best = this.models[0];
-        if (best != null && best.nodes > 0) this.selectedId = best.id;
-      }
+      this.show(models);
     } catch (err) {
       if (signal?.aborted === true) return;
       this.error = err instanceof Error && err.message !== '' ? err.message : String(err);
     } finally {
       this.loading = false;
     }
+  }
+
+  /** Shows a list (from the directory, or its snapshot). */
+  show(models: readonly MeshModel[]): void {
+    this.models = sortModels(models);
+    this.loaded = true;
+    this.#listedAt = performance.now();
+    this.error = null;
+    // Nothing picked yet, or the pick left the mesh: take the best-served model, but
+    // keep remembering the user's own pick in case it comes back.
+    if (this.selected == null) {
+      const start = startingModel(this.models, null);
+      if (start != null) this.selectedId = start;
+    }
+  }
+
+  /** True when a list arrived less than `ms` ago. */
+  listedWithin(ms: number): boolean {
+    return this.#listedAt != null && performance.now() - this.#listedAt < ms;
   }
 
   select(id: string): void {
