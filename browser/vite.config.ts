@@ -39,6 +39,10 @@ function preloadMeshClientChunk(): Plugin {
           if (chunk == null) throw new Error(`vite build: no chunk for browser/src${entry}`);
           add(chunk.fileName);
         }
+        // And whatever else the entry imports at start (svelte's `mount`).
+        for (const chunk of chunks.filter((c) => c.isEntry)) {
+          for (const dep of chunk.dynamicImports) add(dep);
+        }
         return [
           ...[...files].map((file) => ({
             tag: 'link',
@@ -69,5 +73,8 @@ export default defineConfig({
     // Noise, yamux, plus HPKE and zod: ~600 kB minified, ~175 kB gzip), loaded while
     // the page paints; the UI chunk is ~170 kB.
     chunkSizeWarningLimit: 700,
+    // index.html preloads the chunks the entry imports (the plugin above); Vite's own
+    // helper would add the same links again at run time, on the busy main thread.
+    modulePreload: { resolveDependencies: () => [] },
   },
 });

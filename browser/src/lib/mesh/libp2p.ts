@@ -28,6 +28,7 @@ import { webRTC, webRTCDirect } from '@libp2p/webrtc';
 import { webSockets } from '@libp2p/websockets';
 import { yamux } from '@libp2p/yamux';
 import { fromBase64Url } from '../../../../protocol/bytes.js';
+import { pageNoiseCrypto } from './noise-crypto.js';
 
 // A type alias, not an interface: libp2p's ServiceMap constraint needs the implicit index signature.
 export type BrowserServices = {
@@ -61,7 +62,7 @@ export async function createBrowserLibp2p(init: BrowserLibp2pInit = {}): Promise
       // connection carries the WebRTC signalling, then the data goes direct.
       circuitRelayTransport(),
     ],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: pageNoiseCrypto })],
     streamMuxers: [yamux()],
     // libp2p's browser gater refuses ws:// and private addresses; keep it unless relaxed.
     ...(relaxed ? { connectionGater: { denyDialMultiaddr: () => false } } : {}),
