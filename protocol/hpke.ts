@@ -140,21 +140,47 @@ export interface SealedToKey {
   secret: Uint8Array;
 }
 
-/** Client side: a fresh encapsulation to `publicKey`, one sealed message. */
-export async function sealToKey(
-  publicKey: Uint8Array,
-  info: Uint8Array,
-  plaintext: Uint8Array,
-): Promise<SealedToKey> {
+/**
+ * A sender context set up before its message exists: the encapsulation (a fresh X25519
+ * key agreement) and the key schedule are done, and the response secret is exported
+ * (the exporter does not depend on the message). Sealing is then one AEAD call. A
+ * prepared seal is for exactly one message.
+ */
+export interface PreparedSeal {
+  readonly enc: Uint8Array;
+  /** Seals this context's one message; a second call throws. */
+  seal(plaintext: Uint8Array): Promise<SealedToKey>;
+}
+
+/** Client side: a fresh encapsulation to `publicKey`, ready for one message. */
+export async function prepareSeal(publicKey: Uint8Array, info: Uint8Array): Promise<PreparedSeal> {
   if (publicKey.length !== X25519_PUBLIC_KEY_BYTES) {
     throw new InvalidMessageError('HPKE public key must be 32 bytes');
   }
   const suite = await getSuite();
   const recipientPublicKey = await importPublicKey(suite, publicKey);
   const sender = await suite.createSenderContext({ recipientPublicKey, info });
-  const ct = new Uint8Array(await sender.seal(toArrayBuffer(plaintext)));
   const secret = new Uint8Array(await sender.export(utf8(RESPONSE_EXPORT_LABEL), AEAD_KEY_BYTES));
-  return { enc: new Uint8Array(sender.enc), ct, secret };
+  const enc = new Uint8Array(sender.enc);
+  let used = false;
+  return {
+    enc,
+    async seal(plaintext) {
+      if (used) throw new Error('this HPKE context has sealed its message already');
+      used = true;
+      const ct = new Uint8Array(await sender.seal(toArrayBuffer(plaintext)));
+      return { enc, ct, secret };
+    },
+  };
+}
+
+/** Client side: a fresh encapsulation to `publicKey`, one sealed message. */
+export async function sealToKey(
+  publicKey: Uint8Array,
+  info: Uint8Array,
+  plaintext: Uint8Array,
+): Promise<SealedToKey> {
+  return (await prepareSeal(publicKey, info)).seal(plaintext);
 }
 
 /**

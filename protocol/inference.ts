@@ -34,7 +34,14 @@ import {
   StaleRequestError,
   UnknownKeyError,
 } from './errors.js';
-import { openWithKey, requestInfo, ResponseOpener, ResponseSealer, sealToKey } from './hpke.js';
+import {
+  openWithKey,
+  prepareSeal,
+  requestInfo,
+  ResponseOpener,
+  ResponseSealer,
+  type PreparedSeal,
+} from './hpke.js';
 import {
   ResponseEvents,
   SealedRequestPlaintext,
@@ -59,11 +66,53 @@ export interface InferenceRequest {
   body: Record<string, unknown>;
 }
 
+/** Seals kept ready per key. */
+const MAX_PREPARED_KEYS = 64;
+/** A used seal's successor is prepared this long after, out of the way of the answer. */
+const PREPARE_DELAY_MS = 50;
+
+/**
+ * Request seals prepared ahead of time, one per node key: the costly part of sealing a
+ * request (the X25519 key agreement and HPKE's key schedule, about a millisecond, more
+ * on a busy event loop) happens in the background, so a request waits for one AEAD
+ * call. Each prepared seal is used for exactly one request; the next one is prepared a
+ * moment after it is taken.
+ */
+export class SealAhead {
+  readonly #ready = new Map<string, Promise<PreparedSeal>>();
+
+  /** Prepares a seal to `key` in the background, unless one is ready. */
+  warm(key: NodeKey): void {
+    const id = sealId(key);
+    if (this.#ready.has(id)) return;
+    const prepared = prepareSeal(key.publicKeyBytes, requestInfo(key.peerId, key.keyId));
+    prepared.catch(() => this.#ready.delete(id));
+    this.#ready.set(id, prepared);
+    while (this.#ready.size > MAX_PREPARED_KEYS) {
+      this.#ready.delete(this.#ready.keys().next().value!);
+    }
+  }
+
+  /** A seal to `key`: the prepared one, else a fresh one. Its successor follows shortly. */
+  take(key: NodeKey): Promise<PreparedSeal> {
+    const id = sealId(key);
+    const ready = this.#ready.get(id);
+    this.#ready.delete(id);
+    const timer: unknown = setTimeout(() => this.warm(key), PREPARE_DELAY_MS);
+    (timer as { unref?: () => void }).unref?.();
+    return ready ?? prepareSeal(key.publicKeyBytes, requestInfo(key.peerId, key.keyId));
+  }
+}
+
+function sealId(key: NodeKey): string {
+  return `${key.peerId} ${key.keyId} ${toBase64Url(key.publicKeyBytes)}`;
+}
+
 /** Client side: seals `request` to `key` with a fresh encapsulation, id and timestamp. */
 export async function sealInferenceRequest(
   key: NodeKey,
   request: InferenceRequest,
-  options: { now?: number } = {},
+  options: { now?: number; seals?: SealAhead } = {},
 ): Promise<{ message: ClientToNodeRequest; reader: ResponseReader; requestId: string }> {
   const plaintext: SealedRequestPlaintext = {
     v: 1,
@@ -78,7 +127,9 @@ export async function sealInferenceRequest(
       `request is ${bytes.length} bytes; the limit is ${MAX_REQUEST_PLAINTEXT_BYTES}`,
     );
   }
-  const sealed = await sealToKey(key.publicKeyBytes, requestInfo(key.peerId, key.keyId), bytes);
+  const prepared = await (options.seals?.take(key) ??
+    prepareSeal(key.publicKeyBytes, requestInfo(key.peerId, key.keyId)));
+  const sealed = await prepared.seal(bytes);
   return {
     message: {
       type: 'request',

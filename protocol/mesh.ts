@@ -34,7 +34,12 @@ import {
   UnexpectedEndError,
 } from './errors.js';
 import { readMessage, writeMessage } from './framing.js';
-import { sealInferenceRequest, type InferenceRequest, type NodeKey } from './inference.js';
+import {
+  sealInferenceRequest,
+  type InferenceRequest,
+  type NodeKey,
+  type SealAhead,
+} from './inference.js';
 import {
   DirectoryToClientProviders,
   NodeToClientInferenceMessage,
@@ -144,10 +149,14 @@ export async function fetchNodeInfo(
  * protocol-negotiation round trip through both peers' event loops (several milliseconds
  * on a busy machine), which would otherwise come before every first token. A standby
  * stream is used only while younger than `maxAgeMs` (nodes close a stream that sends no
- * request within 15 s), and a new one is opened in the background after each use.
+ * request within 15 s), and a new one is opened in the background shortly after each use.
  */
+/** A used standby stream's successor is opened this long after, out of the way of the answer. */
+const REFILL_DELAY_MS = 50;
+
 export class StandbyStreams {
   readonly #standby = new WeakMap<Connection, { stream: Stream; at: number }>();
+  readonly #opening = new WeakSet<Connection>();
   readonly #maxAgeMs: number;
 
   constructor(init: { maxAgeMs?: number } = {}) {
@@ -166,7 +175,10 @@ export class StandbyStreams {
       else standby.stream.abort(new Error('standby stream expired'));
     }
     stream ??= await connection.newStream(INFERENCE_PROTOCOL, options);
-    this.#refill(connection);
+    // The next one a moment later: opening it now would put its negotiation on both
+    // peers' event loops right beside this request's first token.
+    const timer: unknown = setTimeout(() => this.#refill(connection), REFILL_DELAY_MS);
+    (timer as { unref?: () => void }).unref?.();
     return stream;
   }
 
@@ -176,7 +188,9 @@ export class StandbyStreams {
   }
 
   #refill(connection: Connection): void {
-    if (this.#standby.has(connection) || connection.status !== 'open') return;
+    if (this.#standby.has(connection) || this.#opening.has(connection)) return;
+    if (connection.status !== 'open') return;
+    this.#opening.add(connection);
     connection
       .newStream(INFERENCE_PROTOCOL)
       .then((stream) => {
@@ -184,7 +198,8 @@ export class StandbyStreams {
           stream.abort(new Error('not needed'));
         else this.#standby.set(connection, { stream, at: Date.now() });
       })
-      .catch(() => {});
+      .catch(() => {})
+      .finally(() => this.#opening.delete(connection));
   }
 }
 
@@ -192,13 +207,14 @@ export class StandbyStreams {
  * Runs one sealed request on a connection and yields the opened events. The key must
  * belong to the connection's peer. Returning early, throwing, or aborting `signal`
  * resets the stream, which stops the generation on the node at once. Pass `streams` to
- * use (and keep) a stream opened ahead of time.
+ * use (and keep) a stream opened ahead of time, and `seals` to use a seal prepared ahead
+ * of time.
  */
 export async function* runInference(
   connection: Connection,
   key: NodeKey,
   request: InferenceRequest,
-  options: AbortOptions & { now?: number; streams?: StandbyStreams } = {},
+  options: AbortOptions & { now?: number; streams?: StandbyStreams; seals?: SealAhead } = {},
 ): AsyncGenerator<ResponseEvent> {
   if (key.peerId !== connection.remotePeer.toString()) {
     throw new PeerIdMismatchError('the key belongs to a different peer than the connection');
@@ -206,7 +222,10 @@ export async function* runInference(
   const streamOptions = options.signal != null ? { signal: options.signal } : {};
   // Seal while the stream opens (or is taken ready from the standby pool).
   const [{ message, reader }, stream] = await Promise.all([
-    sealInferenceRequest(key, request, options.now != null ? { now: options.now } : {}),
+    sealInferenceRequest(key, request, {
+      ...(options.now != null ? { now: options.now } : {}),
+      ...(options.seals != null ? { seals: options.seals } : {}),
+    }),
     options.streams != null
       ? options.streams.take(connection, streamOptions)
       : connection.newStream(INFERENCE_PROTOCOL, streamOptions),

@@ -60,7 +60,7 @@ import type { Directory, DirectoryEntry } from '../directory.js';
 import type { BootstrapLibp2p } from '../libp2p.js';
 import type { BootstrapMetrics } from '../metrics.js';
 import { tapBody, type Tap } from '../tap.js';
-import { StandbyStreams, StreamingBody } from '../../protocol/index.js';
+import { SealAhead, StandbyStreams, StreamingBody } from '../../protocol/index.js';
 import {
   errorResponse,
   OpenAIError,
@@ -151,6 +151,7 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
   const plainEnabled = init.plain !== false;
   const infoCache = new WeakMap<Connection, { info: VerifiedNodeInfo; at: number }>();
   const streams = new StandbyStreams();
+  const seals = new SealAhead();
 
   for (const prefix of GATEWAY_PREFIXES) {
     app.use(`${prefix}/*`, async (c, next) => {
@@ -316,7 +317,7 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
         if (pinned == null && !info.cards.some((card) => card.model.id === model)) {
           throw new Error('the node no longer serves the model');
         }
-        events = runInference(connection, info.key, { endpoint, body }, { signal, streams });
+        events = runInference(connection, info.key, { endpoint, body }, { signal, streams, seals });
         const next = await events.next();
         if (next.done === true) throw new Error('the node ended without answering');
         first = next.value;

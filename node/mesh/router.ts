@@ -21,6 +21,7 @@ import {
   lookupDirectory,
   rankProviders,
   runInference,
+  SealAhead,
   StandbyStreams,
   type InferenceEndpoint,
   type ModelCard,
@@ -65,6 +66,7 @@ export class MeshRouter implements RemoteModels {
   readonly #rtt = new Map<string, number>();
   #refreshing: Promise<void> | undefined;
   readonly #streams = new StandbyStreams();
+  readonly #seals = new SealAhead();
 
   constructor(init: MeshRouterInit) {
     this.#libp2p = init.libp2p;
@@ -171,6 +173,7 @@ export class MeshRouter implements RemoteModels {
     }
     const info = await fetchNodeInfo(connection, signal != null ? { signal } : {});
     this.#info.set(id, { info, at: Date.now() });
+    this.#seals.warm(info.key);
     if (!this.#rtt.has(id)) {
       this.#libp2p.services.ping
         .ping(connection.remotePeer, { signal: AbortSignal.timeout(2_000) })
@@ -213,7 +216,7 @@ export class MeshRouter implements RemoteModels {
           connection,
           info.key,
           { endpoint, body },
-          { signal: options.signal, streams: this.#streams },
+          { signal: options.signal, streams: this.#streams, seals: this.#seals },
         );
         first = await events.next();
       } catch (err) {

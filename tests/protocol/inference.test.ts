@@ -5,10 +5,17 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import {
   errorFrame,
   openInferenceRequest,
+  SealAhead,
   sealInferenceRequest,
   type NodeKey,
 } from '../../protocol/inference.js';
-import { generateHpkeKeyPair, type HpkeKeyPair } from '../../protocol/hpke.js';
+import {
+  generateHpkeKeyPair,
+  openWithKey,
+  prepareSeal,
+  requestInfo,
+  type HpkeKeyPair,
+} from '../../protocol/hpke.js';
 import { ReplayGuard } from '../../protocol/replay.js';
 import { fromBase64Url, toBase64Url } from '../../protocol/bytes.js';
 import { MAX_CLOCK_SKEW_MS } from '../../protocol/constants.js';
@@ -188,5 +195,57 @@ describe('sealed inference exchange', () => {
     await expect(second.reader.accept(await writer.event({ type: 'done' }))).rejects.toMatchObject({
       name: 'DecryptionError',
     });
+  });
+});
+
+describe('seals prepared ahead of time', () => {
+  it('a prepared seal opens like a fresh one, with the same response secret, and seals once', async () => {
+    const { nodeKey, hpke } = await setup();
+    const info = requestInfo(nodeKey.peerId, nodeKey.keyId);
+    const prepared = await prepareSeal(nodeKey.publicKeyBytes, info);
+    const sealed = await prepared.seal(new TextEncoder().encode('sentinel-7f3a'));
+    expect(sealed.enc).toEqual(prepared.enc);
+    const opened = await openWithKey(hpke.keyPair, sealed.enc, info, sealed.ct);
+    expect(new TextDecoder().decode(opened.plaintext)).toBe('sentinel-7f3a');
+    expect(opened.secret).toEqual(sealed.secret);
+    await expect(prepared.seal(new Uint8Array(1))).rejects.toThrow(/already/);
+  });
+
+  it('SealAhead never hands out one encapsulation twice, and its requests open at the node', async () => {
+    const { nodeKey, open } = await setup();
+    const seals = new SealAhead();
+    seals.warm(nodeKey);
+    const encs = new Set<string>();
+    for (let i = 0; i < 4; i++) {
+      const { message, reader } = await sealInferenceRequest(
+        nodeKey,
+        { endpoint: 'chat.completions', body },
+        { seals },
+      );
+      encs.add(message.enc);
+      const { request, writer } = await open(message);
+      expect(request.body).toEqual(body);
+      // The response comes back under this request's own secret.
+      const start = writer.start();
+      const frame = await writer.event({ type: 'done' });
+      expect(await reader.accept(start)).toEqual([]);
+      expect(await reader.accept(frame)).toEqual([{ type: 'done' }]);
+      await new Promise((r) => setTimeout(r, i % 2 === 0 ? 80 : 0));
+    }
+    expect(encs.size).toBe(4);
+  });
+
+  it('a seal prepared for one key is not used for another', async () => {
+    const a = await setup();
+    const b = await setup();
+    const seals = new SealAhead();
+    seals.warm(a.nodeKey);
+    const { message } = await sealInferenceRequest(
+      b.nodeKey,
+      { endpoint: 'chat.completions', body },
+      { seals },
+    );
+    expect((await b.open(message)).request.body).toEqual(body);
+    await expect(a.open(message)).rejects.toThrow();
   });
 });

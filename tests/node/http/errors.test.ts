@@ -131,6 +131,31 @@ describe('OpenAI-shaped errors', () => {
     await stillServes();
   });
 
+  it('oversized body without a Content-Length (chunked): 413 all the same', async () => {
+    const chunk = new TextEncoder().encode('x'.repeat(256 * 1024));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent === 0) controller.enqueue(new TextEncoder().encode('{"model":"demo","prompt":"'));
+        if (sent >= 8) return controller.close();
+        sent += 1;
+        controller.enqueue(chunk);
+      },
+    });
+    const res = await fetch(`${node.apiUrl}/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.headers.get('content-length')).not.toBe('0');
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+      'request_too_large',
+    );
+    await stillServes();
+  });
+
   it('unknown URL: 404 in the OpenAI shape', async () => {
     const res = await fetch(`${node.apiUrl}/embeddings`, { method: 'POST', body: '{}' });
     expect(res.status).toBe(404);

@@ -41,6 +41,7 @@ import {
   type VerifiedProvider,
 } from '../../../../protocol/mesh.js';
 import { RemoteError } from '../../../../protocol/errors.js';
+import { SealAhead } from '../../../../protocol/inference.js';
 import { fingerprintOf } from '../../../../protocol/hpke.js';
 import {
   DirectoryProvider,
@@ -191,6 +192,8 @@ export class LibP2PMeshClient implements MeshClient {
   readonly #rtt = new Map<string, number>();
   /** Inference streams opened ahead of time, so Send does not wait for a negotiation round trip. */
   readonly #streams = new StandbyStreams();
+  /** Request seals prepared ahead of time, per node key. */
+  readonly #seals = new SealAhead();
   /** Verified node info, reused briefly on the same connection. */
   readonly #info = new Map<string, { info: VerifiedNodeInfo; at: number; connectionId: string }>();
   /** Connection attempts in flight, by PeerId. */
@@ -674,6 +677,7 @@ export class LibP2PMeshClient implements MeshClient {
       relayed.notAfter > now + INFO_CACHE_MS
     ) {
       mark('node-verified');
+      this.#seals.warm(relayed);
       this.#refreshInfoLater(provider.peerId, connection);
       return {
         connection,
@@ -684,6 +688,7 @@ export class LibP2PMeshClient implements MeshClient {
       signal: this.#signal(undefined, NODE_INFO_TIMEOUT_MS),
     });
     this.#info.set(provider.peerId, { info, at: Date.now(), connectionId: connection.id });
+    this.#seals.warm(info.key);
     mark('node-verified');
     if (!this.#rtt.has(info.peerId)) {
       this.libp2p.services.ping
@@ -741,7 +746,11 @@ export class LibP2PMeshClient implements MeshClient {
         connection,
         info.key,
         { endpoint: 'chat.completions', body },
-        { signal: AbortSignal.any([signal, this.#closing.signal]), streams: this.#streams },
+        {
+          signal: AbortSignal.any([signal, this.#closing.signal]),
+          streams: this.#streams,
+          seals: this.#seals,
+        },
       );
       for await (const event of events) {
         switch (event.type) {
