@@ -245,6 +245,17 @@ describe('the client without a reachable bootstrap', () => {
   });
 });
 
+/** Every address or peer the client's libp2p dials from now on, as text. */
+function recordDials(client: LibP2PMeshClient): string[] {
+  const dialled: string[] = [];
+  const dial = client.libp2p.dial.bind(client.libp2p);
+  client.libp2p.dial = ((...args: Parameters<typeof dial>) => {
+    dialled.push(String(args[0]));
+    return dial(...args);
+  }) as typeof client.libp2p.dial;
+  return dialled;
+}
+
 /** A node's snapshot entry as a bootstrap serves it: its own signed card and key record. */
 async function snapshotEntry(model: string, port: number): Promise<DirectoryProvider> {
   const key = await generateKeyPair('Ed25519');
@@ -314,12 +325,7 @@ describe("the bootstrap's directory snapshot", () => {
     });
     expect(client.state.kind).not.toBe('online');
     expect(client.knownModels()).toEqual([expect.objectContaining({ id: 'demo', nodes: 1 })]);
-    const dialled: string[] = [];
-    const dial = client.libp2p.dial.bind(client.libp2p);
-    client.libp2p.dial = ((...args: Parameters<typeof dial>) => {
-      dialled.push(String(args[0]));
-      return dial(...args);
-    }) as typeof client.libp2p.dial;
+    const dialled = recordDials(client);
     client.prepare('demo');
     await expect.poll(() => dialled.join(' ')).toContain(entry.peerId);
   });
@@ -331,12 +337,7 @@ describe("the bootstrap's directory snapshot", () => {
       backoff: { initialMs: 10_000, jitter: 0 },
     });
     expect(client.knownModels()).toEqual([]);
-    const dialled: string[] = [];
-    const dial = client.libp2p.dial.bind(client.libp2p);
-    client.libp2p.dial = ((...args: Parameters<typeof dial>) => {
-      dialled.push(String(args[0]));
-      return dial(...args);
-    }) as typeof client.libp2p.dial;
+    const dialled = recordDials(client);
     client.prepare('demo');
     await new Promise((r) => setTimeout(r, 200));
     expect(dialled.filter((d) => !d.includes(PEER))).toEqual([]);
