@@ -1,0 +1,91 @@
+// The page seals its first request with the key record the bootstrap's directory
+// snapshot relayed. When the node no longer holds that key (here: it restarted after the
+// page loaded, with a new HPKE key under the same PeerId), the node answers
+// `unknown_key`; the page must then ask the node for its current record, seal again and
+// get its answer, showing the new key.
+//
+// Needs `npm run build` first (the CLI in dist/ and the app in dist/browser/).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_ANSWER } from '../helpers/node.js';
+import {
+  eventually,
+  removeTempDirs,
+  startBootstrapProcess,
+  startNodeProcess,
+  tempDir,
+  type BootstrapProcess,
+  type NodeProcess,
+} from '../helpers/mesh.js';
+import {
+  byTestId,
+  lastAnswerText,
+  launchChromium,
+  sendPrompt,
+  waitForAnswerDone,
+  waitForModel,
+  waitForStatus,
+  type Browser,
+} from './chromium.js';
+
+const FINGERPRINT = /HPKE key\s+([0-9a-f]{4}(?: [0-9a-f]{4}){7})/;
+// Reachable only through the relay (signalled WebRTC): its addresses stay the same
+// across a restart, so the page's snapshot still dials it.
+const NODE_ARGS = ['--listen', '/ip4/127.0.0.1/tcp/0', '--log-level', 'debug'];
+
+let bootstrap: BootstrapProcess;
+let node: NodeProcess | undefined;
+let browser: Browser;
+let dataDir: string;
+
+beforeAll(async () => {
+  bootstrap = await startBootstrapProcess({ extraArgs: ['--log-level', 'error'] });
+  dataDir = await tempDir();
+  node = await startNodeProcess([bootstrap.multiaddr], { dataDir, extraArgs: NODE_ARGS });
+  browser = await launchChromium();
+  await eventually(
+    async () => {
+      const res = await fetch(`${bootstrap.httpUrl}/bootstrap.json`);
+      const info = (await res.json()) as { providers?: Array<{ keyRecords?: unknown[] }> };
+      return (info.providers ?? []).some((p) => (p.keyRecords ?? []).length > 0);
+    },
+    60_000,
+    'the snapshot to carry the node and its key record',
+  );
+});
+
+afterAll(async () => {
+  if (browser != null && process.env.TOKENPLACE_TEST_VERBOSE != null) {
+    console.log(browser.log.join('\n'));
+  }
+  await browser?.close();
+  await Promise.all([node, bootstrap].filter((p) => p != null).map((p) => p.cli.stop()));
+  await removeTempDirs();
+});
+
+describe('a relayed key record the node no longer holds', () => {
+  it('is replaced by the node’s own record, and the answer arrives sealed to the new key', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${bootstrap.httpUrl}/`);
+    await waitForStatus(page, /online/);
+    await waitForModel(page, 'demo');
+
+    // The node restarts: same identity (same PeerId), new HPKE key.
+    const oldFingerprint = (await node!.cli.waitFor(FINGERPRINT))[1]!;
+    await node!.cli.stop();
+    node = await startNodeProcess([bootstrap.multiaddr], { dataDir, extraArgs: NODE_ARGS });
+    const newFingerprint = (await node.cli.waitFor(FINGERPRINT))[1]!;
+    expect(newFingerprint).not.toBe(oldFingerprint);
+
+    // Within the snapshot's freshness: the page uses the relayed (old) record first.
+    await sendPrompt(page, 'Hello after a restart');
+    await waitForAnswerDone(page);
+    expect(await lastAnswerText(page)).toBe(DEMO_ANSWER);
+    expect(await page.locator(byTestId('chat-error')).count()).toBe(0);
+    // The node refused the old key, and the page then sealed to the new one.
+    await node.cli.waitFor(/unknown_key/, 5_000);
+    const shown = (await page.locator(byTestId('node-fingerprint')).textContent()) ?? '';
+    expect(shown).toContain(newFingerprint);
+    expect(shown).toContain('verified');
+    await page.close();
+  });
+});
