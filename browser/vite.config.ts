@@ -11,19 +11,18 @@ import { platformTwins } from '../scripts/vite-platform-twins.js';
 const root = fileURLToPath(new URL('.', import.meta.url));
 
 /**
- * `<link rel="modulepreload">` for the mesh client's chunk and the UI's chunk in
- * index.html: the entry imports both at once (client first, see src/main.ts), and this
- * way the browser fetches them alongside the entry instead of after it.
+ * `<link rel="modulepreload">` in index.html for every chunk the entry loads at start —
+ * the mesh client's (it runs first, see src/main.ts), the UI's and svelte's `mount`, each
+ * with the chunks it imports — and the UI's stylesheet: the browser fetches them all
+ * alongside the entry instead of one import after another.
  */
-function preloadMeshClientChunk(): Plugin {
+function preloadStartChunks(): Plugin {
   return {
-    name: 'tokenplace:preload-mesh-client',
+    name: 'tokenplace:preload-start-chunks',
     apply: 'build',
     transformIndexHtml: {
       order: 'post',
       handler(html, ctx) {
-        // The mesh client first (it runs first, see src/main.ts), then the UI, each with
-        // the chunks it imports (and the UI's stylesheet).
         const chunks = Object.values(ctx.bundle ?? {}).filter((c) => c.type === 'chunk');
         const files = new Set<string>();
         const css = new Set<string>();
@@ -64,7 +63,7 @@ export default defineConfig({
   root,
   // Relative asset URLs: the app works wherever the bootstrap mounts it.
   base: './',
-  plugins: [platformTwins(), svelte(), preloadMeshClientChunk()],
+  plugins: [platformTwins(), svelte(), preloadStartChunks()],
   build: {
     outDir: '../dist/browser',
     emptyOutDir: true,

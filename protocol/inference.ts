@@ -53,6 +53,7 @@ import {
 } from './messages.js';
 import { decodeMessage } from './framing.js';
 import type { ReplayGuard } from './replay.js';
+import { runLater } from './timers.js';
 
 /** The verified key a client seals to (from `verifyKeyRecord`). */
 export interface NodeKey {
@@ -98,8 +99,7 @@ export class SealAhead {
     const id = sealId(key);
     const ready = this.#ready.get(id);
     this.#ready.delete(id);
-    const timer: unknown = setTimeout(() => this.warm(key), PREPARE_DELAY_MS);
-    (timer as { unref?: () => void }).unref?.();
+    runLater(() => this.warm(key), PREPARE_DELAY_MS);
     return ready ?? prepareSeal(key.publicKeyBytes, requestInfo(key.peerId, key.keyId));
   }
 }

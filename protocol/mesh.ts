@@ -51,6 +51,7 @@ import {
   type ResponseEvent,
 } from './messages.js';
 import { selectKeyRecord, verifyModelCard, type VerifiedKeyRecord } from './records.js';
+import { runLater } from './timers.js';
 
 /** The few libp2p node methods the mesh client needs (any libp2p v3 node has them). */
 export interface MeshPeer {
@@ -144,6 +145,9 @@ export async function fetchNodeInfo(
   return { peerId: remote.toString(), key, cards, load: info.load };
 }
 
+/** A used standby stream's successor is opened this long after, out of the way of the answer. */
+const REFILL_DELAY_MS = 50;
+
 /**
  * Inference streams opened ahead of time, one per connection: opening a stream costs a
  * protocol-negotiation round trip through both peers' event loops (several milliseconds
@@ -151,9 +155,6 @@ export async function fetchNodeInfo(
  * stream is used only while younger than `maxAgeMs` (nodes close a stream that sends no
  * request within 15 s), and a new one is opened in the background shortly after each use.
  */
-/** A used standby stream's successor is opened this long after, out of the way of the answer. */
-const REFILL_DELAY_MS = 50;
-
 export class StandbyStreams {
   readonly #standby = new WeakMap<Connection, { stream: Stream; at: number }>();
   readonly #opening = new WeakSet<Connection>();
@@ -177,8 +178,7 @@ export class StandbyStreams {
     stream ??= await connection.newStream(INFERENCE_PROTOCOL, options);
     // The next one a moment later: opening it now would put its negotiation on both
     // peers' event loops right beside this request's first token.
-    const timer: unknown = setTimeout(() => this.#refill(connection), REFILL_DELAY_MS);
-    (timer as { unref?: () => void }).unref?.();
+    runLater(() => this.#refill(connection), REFILL_DELAY_MS);
     return stream;
   }
 

@@ -9,7 +9,6 @@ import type { Page } from 'playwright-core';
 import { DEMO_ANSWER } from '../helpers/node.js';
 import {
   eventually,
-  removeTempDirs,
   startBootstrapProcess,
   startNodeProcess,
   type BootstrapProcess,
@@ -17,6 +16,7 @@ import {
 } from '../helpers/mesh.js';
 import {
   answerSnapshots,
+  closeMesh,
   byTestId,
   lastAnswerText,
   launchChromium,
@@ -75,14 +75,7 @@ beforeAll(async () => {
   );
 });
 
-afterAll(async () => {
-  if (browser != null && process.env.TOKENPLACE_TEST_VERBOSE != null) {
-    console.log(browser.log.join('\n'));
-  }
-  await browser?.close();
-  await Promise.all([endless, demo, bootstrap].filter((p) => p != null).map((p) => p.cli.stop()));
-  await removeTempDirs();
-});
+afterAll(() => closeMesh(browser, [endless, demo, bootstrap]));
 
 describe('web chat on a local mesh', () => {
   it('lists the demo model, streams the answer over direct WebRTC and shows the verified key', async () => {

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { removeTempDirs } from '../helpers/mesh.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -62,6 +63,22 @@ export async function launchChromium(): Promise<Browser> {
 }
 
 export const byTestId = (id: string): string => `[data-testid="${id}"]`;
+
+/**
+ * The end of a browser suite: closes Chromium (printing what its pages logged when
+ * TOKENPLACE_TEST_VERBOSE is set), stops the mesh processes and removes their folders.
+ */
+export async function closeMesh(
+  browser: Browser | undefined,
+  processes: ReadonlyArray<{ cli: { stop(): Promise<unknown> } } | undefined>,
+): Promise<void> {
+  if (browser != null && process.env.TOKENPLACE_TEST_VERBOSE != null) {
+    console.log(browser.log.join('\n'));
+  }
+  await browser?.close();
+  await Promise.all(processes.filter((p) => p != null).map((p) => p.cli.stop()));
+  await removeTempDirs();
+}
 
 /** Waits until the connection indicator says `kind` (online, reconnecting, …). */
 export async function waitForStatus(

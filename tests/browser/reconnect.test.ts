@@ -6,7 +6,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ANSWER } from '../helpers/node.js';
 import {
-  removeTempDirs,
   startBootstrapProcess,
   startNodeProcess,
   type BootstrapProcess,
@@ -14,6 +13,7 @@ import {
 } from '../helpers/mesh.js';
 import {
   byTestId,
+  closeMesh,
   lastAnswerText,
   launchChromium,
   sendPrompt,
@@ -33,14 +33,7 @@ beforeAll(async () => {
   browser = await launchChromium();
 });
 
-afterAll(async () => {
-  if (browser != null && process.env.TOKENPLACE_TEST_VERBOSE != null) {
-    console.log(browser.log.join('\n'));
-  }
-  await browser?.close();
-  await Promise.all([node, bootstrap].filter((p) => p != null).map((p) => p.cli.stop()));
-  await removeTempDirs();
-});
+afterAll(() => closeMesh(browser, [node, bootstrap]));
 
 describe('relay restart during a session', () => {
   it('shows the outage, reconnects by itself and answers again, without a reload', async () => {

@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ANSWER } from '../helpers/node.js';
 import {
   eventually,
-  removeTempDirs,
   startBootstrapProcess,
   startNodeProcess,
   tempDir,
@@ -18,6 +17,7 @@ import {
 } from '../helpers/mesh.js';
 import {
   byTestId,
+  closeMesh,
   lastAnswerText,
   launchChromium,
   sendPrompt,
@@ -53,14 +53,7 @@ beforeAll(async () => {
   );
 });
 
-afterAll(async () => {
-  if (browser != null && process.env.TOKENPLACE_TEST_VERBOSE != null) {
-    console.log(browser.log.join('\n'));
-  }
-  await browser?.close();
-  await Promise.all([node, bootstrap].filter((p) => p != null).map((p) => p.cli.stop()));
-  await removeTempDirs();
-});
+afterAll(() => closeMesh(browser, [node, bootstrap]));
 
 describe('a relayed key record the node no longer holds', () => {
   it('is replaced by the node’s own record, and the answer arrives sealed to the new key', async () => {

@@ -1,7 +1,7 @@
 // The browser mesh client in Chromium, without a mesh: the pure translations it relies
 // on, and its connection state machine against a bootstrap that is not there. The real
 // journeys (WebRTC to a node, HPKE, Stop, relay restart) are in tests/browser/.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import {
@@ -330,16 +330,25 @@ describe("the bootstrap's directory snapshot", () => {
     await expect.poll(() => dialled.join(' ')).toContain(entry.peerId);
   });
 
-  it('without one, prepare() waits for the relay: it dials no provider while offline', async () => {
+  it('while offline, prepare() dials nobody once the snapshot is no longer fresh', async () => {
+    const entry = await snapshotEntry('demo', 49156);
     client = await createLibP2PMeshClient({
       bootstrap: [DEAD_BOOTSTRAP],
       allowPrivateAddresses: true,
       backoff: { initialMs: 10_000, jitter: 0 },
+      directory: [entry],
     });
-    expect(client.knownModels()).toEqual([]);
     const dialled = recordDials(client);
-    client.prepare('demo');
-    await new Promise((r) => setTimeout(r, 200));
-    expect(dialled.filter((d) => !d.includes(PEER))).toEqual([]);
+    // 20 s later (the snapshot counts as fresh for 15 s), still without the relay.
+    const now = Date.now();
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(now + 20_000);
+    try {
+      expect(client.knownModels()).toEqual([]);
+      client.prepare('demo');
+    } finally {
+      clock.mockRestore();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(dialled.filter((d) => d.includes(entry.peerId))).toEqual([]);
   });
 });
