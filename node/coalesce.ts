@@ -7,7 +7,7 @@
  */
 
 /** Events ready within this window of the previous batch share a batch (a chunk, a write). */
-export const STREAM_WINDOW_MS = 25;
+export const STREAM_WINDOW_MS = 50;
 
 const TICK = Symbol('tick');
 

@@ -1,7 +1,8 @@
 /**
  * Serving one sealed request, whatever carried it (a libp2p inference stream or an HTTP
  * body in encrypted mode): open it, check freshness and replay, run it, and seal its
- * events — the first at once, later ones batched per `STREAM_WINDOW_MS`. Yields the frames
+ * events, one sealed chunk per batch of the service (the first event at once, later ones
+ * gathered per `STREAM_WINDOW_MS`, see InferenceService). Yields the frames
  * to send, in order: either one plaintext error frame (the request could not be opened),
  * or `response-start` followed by sealed chunks.
  */
@@ -18,7 +19,6 @@ import {
 import type { Keyring } from './keyring.js';
 import { errorEvent, type InferenceService } from './service.js';
 import { invalidRequest } from './openai/errors.js';
-import { coalesce, STREAM_WINDOW_MS } from './coalesce.js';
 
 const log = logger('tokenplace:node:sealed');
 
@@ -56,8 +56,9 @@ export async function* serveSealedRequest(
     );
     return;
   }
-  const events = ctx.service.run(request.endpoint, request.body, { signal: options.signal });
-  for await (const batch of coalesce(events, STREAM_WINDOW_MS, (e) => e.type !== 'chunk')) {
+  for await (const batch of ctx.service.run(request.endpoint, request.body, {
+    signal: options.signal,
+  })) {
     yield await writer.events(batch);
     if (writer.finished) return;
   }

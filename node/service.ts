@@ -1,5 +1,6 @@
 /**
- * The inference service: turns one OpenAI request into a stream of `ResponseEvent`s.
+ * The inference service: turns one OpenAI request into a stream of `ResponseEvent`s,
+ * in batches of events ready together.
  *
  * Every way into a node ends here — the plain OpenAI HTTP API, its encrypted mode, and
  * the libp2p inference protocol — so they share validation, parameter mapping, queueing
@@ -8,6 +9,12 @@
  *
  * Event order: a streamed answer is `chunk`… `done`; a non-streamed one is one
  * `result`; an `error` ends either (for a stream, possibly after some chunks).
+ *
+ * Batches: the batching is decided once, where the events are made. The local engine's
+ * first event comes alone, at once; later ones are gathered per `STREAM_WINDOW_MS`, a
+ * batch's text deltas joined into one chunk (`mergeDeltas`). A remote answer comes in the
+ * batches its node sealed. Every consumer writes one batch at once (one SSE write, one
+ * sealed chunk) and batches nothing again.
  */
 import { logger } from '@libp2p/logger';
 import type { InferenceEndpoint, ModelCard, ResponseEvent } from '../protocol/index.js';
@@ -21,20 +28,21 @@ import {
   toOpenAIError,
 } from './openai/errors.js';
 import { parseChatRequest, parseCompletionRequest, type ParsedRequest } from './openai/schema.js';
-import { ResponseBuilder, usageOf } from './openai/responses.js';
+import { mergeDeltas, ResponseBuilder, usageOf } from './openai/responses.js';
+import { coalesce, STREAM_WINDOW_MS } from './coalesce.js';
 
 const log = logger('tokenplace:node:service');
 
 /** Models served elsewhere in the mesh (implemented by the node's mesh membership). */
 export interface RemoteModels {
   list(): RemoteModel[];
-  /** Runs the request on a remote provider of `model`, yielding the same events. */
+  /** Runs the request on a remote provider of `model`, yielding the same events, batched. */
   run(
     endpoint: InferenceEndpoint,
     body: Record<string, unknown>,
     model: string,
     options: { signal: AbortSignal },
-  ): AsyncGenerator<ResponseEvent>;
+  ): AsyncGenerator<ResponseEvent[]>;
 }
 
 export interface RemoteModel {
@@ -137,12 +145,15 @@ export class InferenceService {
     return this.listModels().find((m) => m.id === id);
   }
 
-  /** Runs one request. Never throws: failures are `error` events. */
+  /**
+   * Runs one request, yielding its events in batches (never empty; see the file's docs).
+   * Never throws: failures are `error` events.
+   */
   async *run(
     endpoint: InferenceEndpoint,
     body: unknown,
     options: { signal: AbortSignal },
-  ): AsyncGenerator<ResponseEvent> {
+  ): AsyncGenerator<ResponseEvent[]> {
     let request: ParsedRequest;
     try {
       if (body == null || typeof body !== 'object' || Array.isArray(body)) {
@@ -151,11 +162,14 @@ export class InferenceService {
       request =
         endpoint === 'chat.completions' ? parseChatRequest(body) : parseCompletionRequest(body);
     } catch (err) {
-      yield errorEvent(err);
+      yield [errorEvent(err)];
       return;
     }
     if (this.#engine != null && request.model === this.#engine.model.id) {
-      yield* this.#runLocal(this.#engine, request, options.signal);
+      const events = this.#runLocal(this.#engine, request, options.signal);
+      for await (const batch of coalesce(events, STREAM_WINDOW_MS, (e) => e.type !== 'chunk')) {
+        yield mergeDeltas(batch);
+      }
       return;
     }
     // The mesh answers 404 itself when, after a fresh look, nobody serves the model.
@@ -163,7 +177,7 @@ export class InferenceService {
       yield* this.#remote.run(endpoint, body as Record<string, unknown>, request.model, options);
       return;
     }
-    yield errorEvent(modelNotFound(request.model));
+    yield [errorEvent(modelNotFound(request.model))];
   }
 
   async *#runLocal(

@@ -36,5 +36,6 @@ export * from './openai-error.js';
 export * from './options.js';
 export * from './records.js';
 export * from './replay.js';
+export * from './sse.js';
 export * from './streaming-body.js';
 export { randomBytes, sha256, webCrypto } from './crypto.js';

@@ -203,6 +203,13 @@ export class StandbyStreams {
   }
 }
 
+/** Options of {@link runInference} and {@link runInferenceBatches}. */
+export type RunInferenceOptions = AbortOptions & {
+  now?: number;
+  streams?: StandbyStreams;
+  seals?: SealAhead;
+};
+
 /**
  * Runs one sealed request on a connection and yields the opened events. The key must
  * belong to the connection's peer. Returning early, throwing, or aborting `signal`
@@ -214,8 +221,24 @@ export async function* runInference(
   connection: Connection,
   key: NodeKey,
   request: InferenceRequest,
-  options: AbortOptions & { now?: number; streams?: StandbyStreams; seals?: SealAhead } = {},
+  options: RunInferenceOptions = {},
 ): AsyncGenerator<ResponseEvent> {
+  for await (const batch of runInferenceBatches(connection, key, request, options)) {
+    yield* batch;
+  }
+}
+
+/**
+ * {@link runInference}, yielding the events of each sealed chunk together, as the node
+ * batched them: a relay of the answer (a routing node's SSE, a gateway) then writes one
+ * batch at once instead of batching again on its own timer.
+ */
+export async function* runInferenceBatches(
+  connection: Connection,
+  key: NodeKey,
+  request: InferenceRequest,
+  options: RunInferenceOptions = {},
+): AsyncGenerator<ResponseEvent[]> {
   if (key.peerId !== connection.remotePeer.toString()) {
     throw new PeerIdMismatchError('the key belongs to a different peer than the connection');
   }
@@ -246,7 +269,8 @@ export async function* runInference(
           throw new TruncatedResponseError('the node closed the stream before the final chunk');
         throw err;
       }
-      yield* await reader.accept(frame);
+      const events = await reader.accept(frame);
+      if (events.length > 0) yield events;
     }
   } finally {
     options.signal?.removeEventListener('abort', onAbort);

@@ -46,9 +46,10 @@ import {
   PeerIdString,
   ProtocolError,
   rankProviders,
-  runInference,
+  runInferenceBatches,
   SEALED_REQUEST_CONTENT_TYPE,
   SEALED_RESPONSE_CONTENT_TYPE,
+  sseEvents,
   encodeFrame,
   type InferenceEndpoint,
   type ResponseEvent,
@@ -308,8 +309,8 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
 
     const failures: string[] = [];
     for (const candidate of candidates.slice(0, MAX_PLAIN_ATTEMPTS)) {
-      let events: AsyncGenerator<ResponseEvent> | undefined;
-      let first: ResponseEvent;
+      let events: AsyncGenerator<ResponseEvent[]> | undefined;
+      let first: ResponseEvent[];
       try {
         const setup = AbortSignal.any([signal, AbortSignal.timeout(GATEWAY_DIAL_TIMEOUT_MS)]);
         const connection = await connect(candidate, setup);
@@ -317,7 +318,12 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
         if (pinned == null && !info.cards.some((card) => card.model.id === model)) {
           throw new Error('the node no longer serves the model');
         }
-        events = runInference(connection, info.key, { endpoint, body }, { signal, streams, seals });
+        events = runInferenceBatches(
+          connection,
+          info.key,
+          { endpoint, body },
+          { signal, streams, seals },
+        );
         const next = await events.next();
         if (next.done === true) throw new Error('the node ended without answering');
         first = next.value;
@@ -347,14 +353,15 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
 
   function respond(
     c: Context,
-    first: ResponseEvent,
-    events: AsyncGenerator<ResponseEvent>,
+    firstBatch: ResponseEvent[],
+    batches: AsyncGenerator<ResponseEvent[]>,
     controller: AbortController,
     release: () => void,
   ): Response | Promise<Response> {
+    const first = firstBatch[0]!;
     if (first.type !== 'chunk') {
       release();
-      void events.return(undefined).catch(() => {});
+      void batches.return(undefined).catch(() => {});
       if (first.type === 'result') return c.json(first.data, first.status as 200);
       if (first.type === 'error') {
         if (first.retryAfterMs != null) {
@@ -365,16 +372,17 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
       return errorResponse(c, new OpenAIError(500, 'Unexpected end of answer.', 'server_error'));
     }
     const out = new StreamingBody(() => controller.abort(new Error('client went away')));
+    /** One batch (the events of one sealed chunk) as server-sent events, in one write. */
+    const write = (batch: ResponseEvent[]): Promise<void> => out.write(sseEvents(batch));
     void (async () => {
       try {
-        await out.write(`data: ${JSON.stringify(first.data)}\n\n`);
-        for await (const next of events) {
-          if (out.closed) break;
-          if (next.type === 'chunk') await out.write(`data: ${JSON.stringify(next.data)}\n\n`);
-          else if (next.type === 'error')
-            await out.write(`data: ${JSON.stringify({ error: next.error })}\n\n`);
-          else if (next.type === 'done') await out.write('data: [DONE]\n\n');
-          if (next.type !== 'chunk') break;
+        await write(firstBatch);
+        if (firstBatch.at(-1)!.type === 'chunk') {
+          for await (const batch of batches) {
+            if (out.closed) break;
+            await write(batch);
+            if (batch.at(-1)!.type !== 'chunk') break;
+          }
         }
       } catch (err) {
         log('plain stream ended early: %s', (err as Error).name);
@@ -384,7 +392,7 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
         out.close();
         release();
         controller.abort(new Error('response finished'));
-        await events.return(undefined).catch(() => {});
+        await batches.return(undefined).catch(() => {});
       }
     })();
     return new Response(out.stream, { headers: STREAM_HEADERS });

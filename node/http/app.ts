@@ -34,12 +34,12 @@ import {
   type ReplayGuard,
   type ResponseEvent,
   SEALED_ERROR_HTTP_STATUS,
+  sseEvents,
   StreamingBody,
 } from '../../protocol/index.js';
 import type { Keyring } from '../keyring.js';
 import type { InferenceService } from '../service.js';
 import { serveSealedRequest } from '../sealed.js';
-import { coalesce, STREAM_WINDOW_MS } from '../coalesce.js';
 import { invalidRequest, modelNotFound, OpenAIError } from '../openai/errors.js';
 
 const log = logger('tokenplace:node:http');
@@ -81,20 +81,6 @@ const STREAM_HEADERS = {
 
 const LOOPBACK_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
 
-/** One response event as server-sent events, the way OpenAI streams. */
-function sseEvent(event: ResponseEvent): string {
-  switch (event.type) {
-    case 'chunk':
-      return `data: ${JSON.stringify(event.data)}\n\n`;
-    case 'error':
-      return `data: ${JSON.stringify({ error: event.error })}\n\n`;
-    case 'done':
-      return 'data: [DONE]\n\n';
-    case 'result':
-      return `data: ${JSON.stringify(event.data)}\n\n`;
-  }
-}
-
 function errorResponse(c: Context, err: OpenAIError): Response {
   if (err.retryAfterMs != null)
     c.header('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
@@ -125,36 +111,40 @@ interface SseSink {
 }
 
 /**
- * Writes `first` at once (synchronously, before the caller returns), then the rest of
- * the answer in batches (see coalesce), and ends the sink; `done` runs in any case.
+ * Writes the first batch at once (synchronously, before the caller returns), then each
+ * later batch of the service in one write, and ends the sink after the batch that ends
+ * the answer; `done` runs in any case.
  */
 function pumpSse(
-  first: ResponseEvent,
-  events: AsyncGenerator<ResponseEvent>,
+  first: ResponseEvent[],
+  batches: AsyncGenerator<ResponseEvent[]>,
   sink: SseSink,
   done: () => void,
 ): void {
+  const write = (batch: ResponseEvent[]): Promise<void> => sink.write(sseEvents(batch));
   void (async () => {
     try {
-      await sink.write(sseEvent(first));
-      for await (const batch of coalesce(events, STREAM_WINDOW_MS, (e) => e.type !== 'chunk')) {
-        if (sink.closed) break;
-        await sink.write(batch.map(sseEvent).join(''));
-        if (batch.at(-1)!.type !== 'chunk') break;
+      await write(first);
+      if (first.at(-1)!.type === 'chunk') {
+        for await (const batch of batches) {
+          if (sink.closed) break;
+          await write(batch);
+          if (batch.at(-1)!.type !== 'chunk') break;
+        }
       }
     } catch (err) {
       log('stream ended early: %s', (err as Error).name);
     } finally {
       sink.end();
       done();
-      await events.return(undefined);
+      await batches.return(undefined);
     }
   })();
 }
 
 /**
- * Streams server-sent events straight to Node's response: the head and the first event
- * go out at once, and each batch of events (see coalesce) in one more write. Under
+ * Streams server-sent events straight to Node's response: the head and the first batch
+ * go out at once, and each later batch in one more write. Under
  * @hono/node-server this skips the web ReadableStream between the handler and the
  * socket, which costs the first token most of a millisecond on a small machine. The
  * headers middleware set on the context (CORS) go out with it. A client that goes away
@@ -164,8 +154,8 @@ function pumpSse(
 function streamToSocket(
   c: Context,
   outgoing: ServerResponse,
-  first: ResponseEvent,
-  events: AsyncGenerator<ResponseEvent>,
+  first: ResponseEvent[],
+  events: AsyncGenerator<ResponseEvent[]>,
   done: () => void,
 ): void {
   const headers: Record<string, string> = {};
@@ -367,7 +357,7 @@ export function createHttpApi(init: HttpApiInit): Hono {
         new OpenAIError(500, 'The request produced no answer.', 'server_error'),
       );
     }
-    const event = first.value;
+    const event = first.value[0]!;
     if (event.type !== 'chunk') {
       c.req.raw.signal.removeEventListener('abort', onAbort);
       await events.return(undefined);
@@ -381,13 +371,13 @@ export function createHttpApi(init: HttpApiInit): Hono {
     };
     const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
     if (outgoing != null) {
-      streamToSocket(c, outgoing, event, events, done);
+      streamToSocket(c, outgoing, first.value, events, done);
       return RESPONSE_ALREADY_SENT;
     }
     // Served through `app.fetch` alone (no Node socket): a streaming web Response.
     const out = new StreamingBody(onAbort);
     pumpSse(
-      event,
+      first.value,
       events,
       {
         get closed() {

@@ -20,7 +20,7 @@ import {
   inferenceNodeCid,
   lookupDirectory,
   rankProviders,
-  runInference,
+  runInferenceBatches,
   SealAhead,
   StandbyStreams,
   type InferenceEndpoint,
@@ -196,7 +196,7 @@ export class MeshRouter implements RemoteModels {
     body: Record<string, unknown>,
     model: string,
     options: { signal: AbortSignal },
-  ): AsyncGenerator<ResponseEvent> {
+  ): AsyncGenerator<ResponseEvent[]> {
     let candidates = this.#candidates(model);
     if (candidates.length === 0) {
       await this.refresh();
@@ -205,20 +205,20 @@ export class MeshRouter implements RemoteModels {
     const failures: string[] = [];
     for (const provider of candidates.slice(0, MAX_ATTEMPTS)) {
       options.signal.throwIfAborted();
-      let events: AsyncGenerator<ResponseEvent>;
-      let first: IteratorResult<ResponseEvent>;
+      let batches: AsyncGenerator<ResponseEvent[]>;
+      let first: IteratorResult<ResponseEvent[]>;
       try {
         const connection = await this.#dial(provider, options.signal);
         const info = await this.#nodeInfo(connection, options.signal);
         if (!info.cards.some((c) => c.model.id === model))
           throw new Error(`no longer serves ${model}`);
-        events = runInference(
+        batches = runInferenceBatches(
           connection,
           info.key,
           { endpoint, body },
           { signal: options.signal, streams: this.#streams, seals: this.#seals },
         );
-        first = await events.next();
+        first = await batches.next();
       } catch (err) {
         if (options.signal.aborted) return;
         failures.push(`${provider.peerId.slice(-8)}: ${(err as Error).message}`);
@@ -230,51 +230,55 @@ export class MeshRouter implements RemoteModels {
         failures.push(`${provider.peerId.slice(-8)}: empty answer`);
         continue;
       }
-      const event = first.value;
-      if (event.type === 'error' && (event.status === 429 || event.status >= 500)) {
+      const [event] = first.value;
+      if (event!.type === 'error' && (event!.status === 429 || event!.status >= 500)) {
         // Busy or failing before any output: another provider may do better.
-        failures.push(`${provider.peerId.slice(-8)}: ${event.status}`);
-        await events.return(undefined);
+        failures.push(`${provider.peerId.slice(-8)}: ${event!.status}`);
+        await batches.return(undefined);
         continue;
       }
-      yield event;
+      yield first.value;
       try {
-        for await (const next of events) yield next;
+        for await (const batch of batches) yield batch;
       } catch (err) {
         if (options.signal.aborted) return;
         log('provider %s failed mid-answer: %s', provider.peerId, (err as Error).name);
-        yield errorEvent(
-          new OpenAIError(
-            502,
-            'The node serving this request went away mid-answer; the output so far is incomplete.',
-            'server_error',
-            {
-              code: 'node_failed',
-            },
+        yield [
+          errorEvent(
+            new OpenAIError(
+              502,
+              'The node serving this request went away mid-answer; the output so far is incomplete.',
+              'server_error',
+              {
+                code: 'node_failed',
+              },
+            ),
           ),
-        );
+        ];
       }
       return;
     }
-    yield errorEvent(
-      candidates.length === 0
-        ? new OpenAIError(
-            404,
-            `No node in the mesh serves the model \`${model}\` right now.`,
-            'invalid_request_error',
-            {
-              code: 'model_not_found',
-              param: 'model',
-            },
-          )
-        : new OpenAIError(
-            502,
-            `No provider of \`${model}\` could answer (${failures.join('; ')}).`,
-            'server_error',
-            {
-              code: 'no_provider_available',
-            },
-          ),
-    );
+    yield [
+      errorEvent(
+        candidates.length === 0
+          ? new OpenAIError(
+              404,
+              `No node in the mesh serves the model \`${model}\` right now.`,
+              'invalid_request_error',
+              {
+                code: 'model_not_found',
+                param: 'model',
+              },
+            )
+          : new OpenAIError(
+              502,
+              `No provider of \`${model}\` could answer (${failures.join('; ')}).`,
+              'server_error',
+              {
+                code: 'no_provider_available',
+              },
+            ),
+      ),
+    ];
   }
 }

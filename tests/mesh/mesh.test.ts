@@ -76,7 +76,8 @@ describe('local mesh', () => {
   it('streams completions served by a remote node through the official openai client', async () => {
     const { text, chunks } = await streamedAnswer();
     expect(text).toBe(DEMO_ANSWER);
-    expect(chunks).toBeGreaterThanOrEqual(5);
+    // The first token at once, the rest of the text in the next batch (see mergeDeltas).
+    expect(chunks).toBeGreaterThanOrEqual(2);
     const completion = await client.completions.create({
       model: 'demo',
       prompt: 'abc',

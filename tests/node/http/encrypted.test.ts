@@ -84,7 +84,8 @@ describe('encrypted mode over HTTP', () => {
       text += chunk.choices[0]?.delta?.content ?? '';
     }
     expect(text).toBe(DEMO_ANSWER);
-    expect(chunks).toBeGreaterThanOrEqual(9);
+    // The first token at once, the rest of the text, then finish_reason.
+    expect(chunks).toBeGreaterThanOrEqual(3);
     let completion = '';
     for await (const chunk of client.streamCompletion({
       model: 'demo',

@@ -70,7 +70,10 @@ describe('chat completions', () => {
       if (choice.delta.content) contents.push(choice.delta.content);
       finish.push(choice.finish_reason);
     }
-    expect(contents.length).toBeGreaterThanOrEqual(5);
+    // The first token goes out alone, at once; the demo model's other tokens come within
+    // the streaming window, so they share the next chunk (see mergeDeltas).
+    expect(contents.length).toBeGreaterThanOrEqual(2);
+    expect(contents[0]!.length).toBeLessThan(DEMO_ANSWER.length);
     expect(contents.join('')).toBe(DEMO_ANSWER);
     expect(finish.at(-1)).toBe('stop');
     expect(finish.slice(0, -1).every((f) => f === null)).toBe(true);
@@ -91,7 +94,8 @@ describe('chat completions', () => {
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     const text = await res.text();
     expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
-    expect(text.match(/^data: \{/gm)!.length).toBeGreaterThanOrEqual(10);
+    // First token, the rest of the text, finish_reason.
+    expect(text.match(/^data: \{/gm)!.length).toBeGreaterThanOrEqual(3);
   });
 
   it('honours max_tokens with finish_reason length', async () => {
@@ -159,7 +163,8 @@ describe('legacy completions', () => {
       last = chunk.choices[0]?.finish_reason ?? last;
     }
     expect(text).toBe('890123');
-    expect(chunks).toBeGreaterThanOrEqual(6);
+    // The first token at once, the rest of the text, then finish_reason.
+    expect(chunks).toBeGreaterThanOrEqual(3);
     expect(last).toBe('length');
   });
 

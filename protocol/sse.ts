@@ -1,0 +1,26 @@
+/**
+ * Response events in OpenAI's streaming wire format, server-sent events: each chunk as
+ * `data: {json}`, an error as `data: {"error": …}`, the end as `data: [DONE]`. Shared by
+ * every role that streams an answer over HTTP (a node's OpenAI API, a bootstrap's gateway).
+ */
+import type { ResponseEvent } from './messages.js';
+
+/** One event as a server-sent event. */
+export function sseEvent(event: ResponseEvent): string {
+  switch (event.type) {
+    case 'chunk':
+    case 'result':
+      return `data: ${JSON.stringify(event.data)}\n\n`;
+    case 'error':
+      return `data: ${JSON.stringify({ error: event.error })}\n\n`;
+    case 'done':
+      return 'data: [DONE]\n\n';
+  }
+}
+
+/** Events that are ready together, as one piece of text (one write). */
+export function sseEvents(events: readonly ResponseEvent[]): string {
+  let text = '';
+  for (const event of events) text += sseEvent(event);
+  return text;
+}
