@@ -52,6 +52,24 @@ export async function timePerOp(
   return median(samples);
 }
 
+/** One streamed answer, timed by its client. */
+export interface StreamRun {
+  /** Tokens after the first ÷ time from the first token to the end of the answer. */
+  tokensPerSecond: number;
+  /** Tokens ÷ time from the request to the end of the answer. */
+  endToEnd: number;
+  ttftMs: number;
+}
+
+/** A streamed answer of `tokens` tokens: first token after `ttftMs`, done after `totalMs`. */
+export function streamRun(tokens: number, ttftMs: number, totalMs: number): StreamRun {
+  return {
+    tokensPerSecond: (tokens - 1) / ((totalMs - ttftMs) / 1000),
+    endToEnd: tokens / (totalMs / 1000),
+    ttftMs,
+  };
+}
+
 export function figure(
   name: string,
   value: number,

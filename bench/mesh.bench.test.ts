@@ -16,7 +16,7 @@ import {
   type BootstrapProcess,
   type NodeProcess,
 } from '../tests/helpers/mesh.js';
-import { figure, median, record } from './figures.js';
+import { figure, median, record, streamRun, type StreamRun } from './figures.js';
 
 const TOKENS = 400;
 const ROUNDS = 15;
@@ -27,22 +27,6 @@ let engine: Engine;
 let bootstrap: BootstrapProcess;
 let provider: NodeProcess;
 let router: NodeProcess;
-
-interface Run {
-  /** Tokens after the first ÷ time from the first token to the end of the answer. */
-  tokensPerSecond: number;
-  /** Tokens ÷ time from the request to the end of the answer. */
-  endToEnd: number;
-  ttftMs: number;
-}
-
-function run(tokens: number, ttftMs: number, totalMs: number): Run {
-  return {
-    tokensPerSecond: (tokens - 1) / ((totalMs - ttftMs) / 1000),
-    endToEnd: tokens / (totalMs / 1000),
-    ttftMs,
-  };
-}
 
 beforeAll(async () => {
   engine = await createEngine({ model: 'demo', dataDir: await tempDir(), maxConcurrency: 1 });
@@ -64,7 +48,7 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
-async function inProcess(maxTokens = TOKENS): Promise<Run> {
+async function inProcess(maxTokens = TOKENS): Promise<StreamRun> {
   const t0 = performance.now();
   let first = 0;
   let tokens = 0;
@@ -72,11 +56,15 @@ async function inProcess(maxTokens = TOKENS): Promise<Run> {
     if (event.type === 'token' && first === 0) first = performance.now() - t0;
     if (event.type === 'end') tokens = event.usage.completionTokens;
   }
-  return run(tokens, first, performance.now() - t0);
+  return streamRun(tokens, first, performance.now() - t0);
 }
 
 /** One streamed completion with a lean node:http client; tokens from the usage chunk. */
-function stream(apiUrl: string, maxTokens = TOKENS, a: Agent | undefined = agent): Promise<Run> {
+function stream(
+  apiUrl: string,
+  maxTokens = TOKENS,
+  a: Agent | undefined = agent,
+): Promise<StreamRun> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const req = request(
@@ -94,7 +82,7 @@ function stream(apiUrl: string, maxTokens = TOKENS, a: Agent | undefined = agent
           const usage = /"completion_tokens":(\d+)/.exec(tail);
           if (res.statusCode !== 200 || usage == null)
             return reject(new Error(`HTTP ${res.statusCode}: ${tail.slice(-300)}`));
-          resolve(run(Number(usage[1]), first, performance.now() - t0));
+          resolve(streamRun(Number(usage[1]), first, performance.now() - t0));
         });
         res.on('error', reject);
       },
@@ -119,8 +107,8 @@ test('mesh: throughput ratio, warm extra TTFT, cold discovery to first token', a
     await inProcess();
     await stream(router.apiUrl);
   }
-  const local: Run[] = [];
-  const mesh: Run[] = [];
+  const local: StreamRun[] = [];
+  const mesh: StreamRun[] = [];
   const localTtft: number[] = [];
   const meshTtft: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {

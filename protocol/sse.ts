@@ -24,3 +24,29 @@ export function sseEvents(events: readonly ResponseEvent[]): string {
   for (const event of events) text += sseEvent(event);
   return text;
 }
+
+/** Where an answer's server-sent events go. */
+export interface SseSink {
+  readonly closed: boolean;
+  /** Resolves when the sink can take more (backpressure). */
+  write(text: string): Promise<void>;
+}
+
+/**
+ * Writes an answer's batches of events (see `runInferenceBatches`), one write per batch:
+ * `first`, then `rest` until the batch that ends the answer, the end of `rest`, or a
+ * closed sink. Throws what `rest` throws; the caller ends the sink.
+ */
+export async function writeSseBatches(
+  first: readonly ResponseEvent[],
+  rest: AsyncIterable<ResponseEvent[]>,
+  sink: SseSink,
+): Promise<void> {
+  await sink.write(sseEvents(first));
+  if (first.at(-1)?.type !== 'chunk') return;
+  for await (const batch of rest) {
+    if (sink.closed) return;
+    await sink.write(sseEvents(batch));
+    if (batch.at(-1)?.type !== 'chunk') return;
+  }
+}

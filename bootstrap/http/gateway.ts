@@ -49,7 +49,7 @@ import {
   runInferenceBatches,
   SEALED_REQUEST_CONTENT_TYPE,
   SEALED_RESPONSE_CONTENT_TYPE,
-  sseEvents,
+  writeSseBatches,
   encodeFrame,
   type InferenceEndpoint,
   type ResponseEvent,
@@ -372,18 +372,9 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
       return errorResponse(c, new OpenAIError(500, 'Unexpected end of answer.', 'server_error'));
     }
     const out = new StreamingBody(() => controller.abort(new Error('client went away')));
-    /** One batch (the events of one sealed chunk) as server-sent events, in one write. */
-    const write = (batch: ResponseEvent[]): Promise<void> => out.write(sseEvents(batch));
     void (async () => {
       try {
-        await write(firstBatch);
-        if (firstBatch.at(-1)!.type === 'chunk') {
-          for await (const batch of batches) {
-            if (out.closed) break;
-            await write(batch);
-            if (batch.at(-1)!.type !== 'chunk') break;
-          }
-        }
+        await writeSseBatches(firstBatch, batches, out);
       } catch (err) {
         log('plain stream ended early: %s', (err as Error).name);
         if (!out.closed)

@@ -34,8 +34,9 @@ import {
   type ReplayGuard,
   type ResponseEvent,
   SEALED_ERROR_HTTP_STATUS,
-  sseEvents,
   StreamingBody,
+  writeSseBatches,
+  type SseSink,
 } from '../../protocol/index.js';
 import type { Keyring } from '../keyring.js';
 import type { InferenceService } from '../service.js';
@@ -103,10 +104,7 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 /** Where a streamed answer's server-sent events go: Node's socket, or a web stream. */
-interface SseSink {
-  readonly closed: boolean;
-  /** Resolves when the sink can take more (backpressure). */
-  write(text: string): Promise<void>;
+interface ResponseSink extends SseSink {
   end(): void;
 }
 
@@ -118,20 +116,12 @@ interface SseSink {
 function pumpSse(
   first: ResponseEvent[],
   batches: AsyncGenerator<ResponseEvent[]>,
-  sink: SseSink,
+  sink: ResponseSink,
   done: () => void,
 ): void {
-  const write = (batch: ResponseEvent[]): Promise<void> => sink.write(sseEvents(batch));
   void (async () => {
     try {
-      await write(first);
-      if (first.at(-1)!.type === 'chunk') {
-        for await (const batch of batches) {
-          if (sink.closed) break;
-          await write(batch);
-          if (batch.at(-1)!.type !== 'chunk') break;
-        }
-      }
+      await writeSseBatches(first, batches, sink);
     } catch (err) {
       log('stream ended early: %s', (err as Error).name);
     } finally {
