@@ -76,8 +76,9 @@ const PREPARE_DELAY_MS = 50;
  * Request seals prepared ahead of time, one per node key: the costly part of sealing a
  * request (the X25519 key agreement and HPKE's key schedule, about a millisecond, more
  * on a busy event loop) happens in the background, so a request waits for one AEAD
- * call. Each prepared seal is used for exactly one request; the next one is prepared a
- * moment after it is taken.
+ * call. Each prepared seal is used for exactly one request; the next one is prepared
+ * once the answer's first token is out (runInferenceBatches warms it), or a moment after
+ * it is taken.
  */
 export class SealAhead {
   readonly #ready = new Map<string, Promise<PreparedSeal>>();

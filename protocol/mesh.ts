@@ -176,8 +176,9 @@ export class StandbyStreams {
       else standby.stream.abort(new Error('standby stream expired'));
     }
     stream ??= await connection.newStream(INFERENCE_PROTOCOL, options);
-    // The next one a moment later: opening it now would put its negotiation on both
-    // peers' event loops right beside this request's first token.
+    // The next one once this request's first token is out (runInferenceBatches primes
+    // it), or a moment later: opening it now would put its negotiation on both peers'
+    // event loops right beside this request's first token.
     runLater(() => this.#refill(connection), REFILL_DELAY_MS);
     return stream;
   }
@@ -260,6 +261,7 @@ export async function* runInferenceBatches(
     await writeMessage(lp, message, options);
     // Half-close without waiting: the answer can start arriving while the close settles.
     stream.close(options).catch(() => {});
+    let answering = false;
     while (!reader.finished) {
       let frame: NodeToClientInferenceMessage;
       try {
@@ -270,7 +272,17 @@ export async function* runInferenceBatches(
         throw err;
       }
       const events = await reader.accept(frame);
-      if (events.length > 0) yield events;
+      if (events.length === 0) continue;
+      if (!answering) {
+        answering = true;
+        // The first token is out: ready the next request's stream and seal now rather
+        // than later, so a request that follows at once finds them (after this write).
+        runLater(() => {
+          if (options.streams != null) options.streams.prime(connection);
+          options.seals?.warm(key);
+        }, 0);
+      }
+      yield events;
     }
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
