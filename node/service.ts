@@ -11,8 +11,8 @@
  * `result`; an `error` ends either (for a stream, possibly after some chunks).
  *
  * Batches: the batching is decided once, where the events are made. The local engine's
- * first event comes alone, at once; later ones are gathered per `STREAM_WINDOW_MS`, a
- * batch's text deltas joined into one chunk (`mergeDeltas`). A remote answer comes in the
+ * first token comes alone, at once; the tokens of each later `STREAM_WINDOW_MS` make one
+ * text delta (one chunk). A remote answer comes in the
  * batches its node sealed. Every consumer writes one batch at once (one SSE write, one
  * sealed chunk) and batches nothing again.
  */
@@ -28,7 +28,7 @@ import {
   toOpenAIError,
 } from './openai/errors.js';
 import { parseChatRequest, parseCompletionRequest, type ParsedRequest } from './openai/schema.js';
-import { mergeDeltas, ResponseBuilder, usageOf } from './openai/responses.js';
+import { ResponseBuilder, usageOf } from './openai/responses.js';
 import { coalesce, STREAM_WINDOW_MS } from './coalesce.js';
 
 const log = logger('tokenplace:node:service');
@@ -166,10 +166,7 @@ export class InferenceService {
       return;
     }
     if (this.#engine != null && request.model === this.#engine.model.id) {
-      const events = this.#runLocal(this.#engine, request, options.signal);
-      for await (const batch of coalesce(events, STREAM_WINDOW_MS, (e) => e.type !== 'chunk')) {
-        yield mergeDeltas(batch);
-      }
+      yield* this.#runLocal(this.#engine, request, options.signal);
       return;
     }
     // The mesh answers 404 itself when, after a fresh look, nobody serves the model.
@@ -180,11 +177,16 @@ export class InferenceService {
     yield [errorEvent(modelNotFound(request.model))];
   }
 
+  /**
+   * Runs a request on the local engine, in batches: the first token alone and at once,
+   * then the tokens of each `STREAM_WINDOW_MS` as one text delta (one chunk), and the
+   * end of the answer at once.
+   */
   async *#runLocal(
     engine: Engine,
     request: ParsedRequest,
     signal: AbortSignal,
-  ): AsyncGenerator<ResponseEvent> {
+  ): AsyncGenerator<ResponseEvent[]> {
     const builder = new ResponseBuilder(request.kind, request.model, request.includeUsage);
     const generation: AsyncGenerator<EngineEvent> =
       request.kind === 'chat'
@@ -195,20 +197,28 @@ export class InferenceService {
     let sentAny = false;
     try {
       if (request.stream && request.echo === true && text !== '') {
-        yield { type: 'chunk', data: builder.delta(text, true) };
+        yield [{ type: 'chunk', data: builder.delta(text, true) }];
         sentAny = true;
       }
-      for await (const event of generation) {
-        if (event.type === 'token') {
-          if (request.stream) {
-            yield { type: 'chunk', data: builder.delta(event.text, !sentAny) };
-            sentAny = true;
-          } else {
-            text += event.text;
-          }
+      for await (const batch of coalesce(generation, STREAM_WINDOW_MS, (e) => e.type === 'end')) {
+        let piece = '';
+        let end: Extract<EngineEvent, { type: 'end' }> | undefined;
+        for (const event of batch) {
+          if (event.type === 'token') piece += event.text;
+          else end = event;
+        }
+        const out: ResponseEvent[] = [];
+        if (!request.stream) {
+          text += piece;
+        } else if (piece !== '') {
+          out.push({ type: 'chunk', data: builder.delta(piece, !sentAny) });
+          sentAny = true;
+        }
+        if (end == null) {
+          if (out.length > 0) yield out;
           continue;
         }
-        const usage = usageOf(event.usage);
+        const usage = usageOf(end.usage);
         log(
           '%s done: %d prompt + %d completion tokens in %d ms',
           builder.id,
@@ -217,24 +227,23 @@ export class InferenceService {
           Math.round(performance.now() - started),
         );
         if (!request.stream) {
-          yield {
-            type: 'result',
-            status: 200,
-            data: builder.result(text, event.finishReason, usage),
-          };
+          yield [
+            { type: 'result', status: 200, data: builder.result(text, end.finishReason, usage) },
+          ];
           return;
         }
-        if (!sentAny) yield { type: 'chunk', data: builder.delta('', true) };
-        yield { type: 'chunk', data: builder.finish(event.finishReason) };
-        if (request.includeUsage) yield { type: 'chunk', data: builder.usage(usage) };
-        yield { type: 'done' };
+        if (!sentAny) out.push({ type: 'chunk', data: builder.delta('', true) });
+        out.push({ type: 'chunk', data: builder.finish(end.finishReason) });
+        if (request.includeUsage) out.push({ type: 'chunk', data: builder.usage(usage) });
+        out.push({ type: 'done' });
+        yield out;
         return;
       }
       // The engine ends every generation with an `end` event unless it was aborted.
-      if (!signal.aborted) yield errorEvent(new Error('generation ended without an end event'));
+      if (!signal.aborted) yield [errorEvent(new Error('generation ended without an end event'))];
     } catch (err) {
       if (signal.aborted) return;
-      yield errorEvent(err);
+      yield [errorEvent(err)];
     } finally {
       await generation.return(undefined);
     }

@@ -3,7 +3,7 @@
  * their streamed chunks. One `ResponseBuilder` per request keeps id, created and model
  * identical across its chunks, as OpenAI does.
  */
-import { randomBytes, toHex, type ResponseEvent } from '../../protocol/index.js';
+import { randomBytes, toHex } from '../../protocol/index.js';
 
 export type FinishReason = 'stop' | 'length';
 
@@ -105,87 +105,4 @@ export class ResponseBuilder {
     if (this.includeUsage || usage != null) chunk.usage = usage;
     return chunk;
   }
-}
-
-const CHAT_CHOICE_KEYS = new Set(['index', 'delta', 'logprobs', 'finish_reason']);
-const COMPLETION_CHOICE_KEYS = new Set(['index', 'text', 'logprobs', 'finish_reason']);
-
-/**
- * The text of a plain streamed delta: one choice, index 0, text only (chat: `content`, and
- * `role` unless `continuation`), no finish reason, no logprobs, no usage. Undefined for
- * any other chunk (the first of a tool call, the finish and usage chunks, anything a
- * remote node sent that is not this shape), which is then passed on as it is.
- */
-function deltaText(data: Record<string, unknown>, continuation: boolean): string | undefined {
-  const choices = data.choices;
-  if (!Array.isArray(choices) || choices.length !== 1 || data.usage != null) return undefined;
-  const choice = choices[0] as Record<string, unknown> | null;
-  if (typeof choice !== 'object' || choice === null || choice.index !== 0) return undefined;
-  if (choice.finish_reason != null || choice.logprobs != null) return undefined;
-  if (data.object === 'chat.completion.chunk') {
-    const delta = choice.delta as Record<string, unknown> | null;
-    if (typeof delta !== 'object' || delta === null || typeof delta.content !== 'string') {
-      return undefined;
-    }
-    for (const key in choice) if (!CHAT_CHOICE_KEYS.has(key)) return undefined;
-    for (const key in delta) {
-      if (key !== 'content' && (key !== 'role' || continuation)) return undefined;
-    }
-    return delta.content;
-  }
-  if (data.object === 'text_completion' && typeof choice.text === 'string') {
-    for (const key in choice) if (!COMPLETION_CHOICE_KEYS.has(key)) return undefined;
-    return choice.text;
-  }
-  return undefined;
-}
-
-/**
- * Joins runs of plain text deltas of one answer (same id) into one chunk each: a batch of
- * events ready together (see `coalesce`) goes out as one chunk, as a client reading a
- * fast model would have rendered it anyway. Concatenating the deltas gives the same text;
- * every other event keeps its place. A fast model's answer then costs a few dozen chunks
- * to serialize, seal and parse instead of one per token.
- */
-export function mergeDeltas(events: readonly ResponseEvent[]): ResponseEvent[] {
-  const out: ResponseEvent[] = [];
-  let head: { event: Extract<ResponseEvent, { type: 'chunk' }>; texts: string[] } | undefined;
-  const flush = (): void => {
-    if (head == null) return;
-    const { event, texts } = head;
-    head = undefined;
-    if (texts.length === 1) {
-      out.push(event);
-      return;
-    }
-    const text = texts.join('');
-    const choice = (event.data.choices as Array<Record<string, unknown>>)[0]!;
-    const merged =
-      event.data.object === 'chat.completion.chunk'
-        ? { ...choice, delta: { ...(choice.delta as Record<string, unknown>), content: text } }
-        : { ...choice, text };
-    out.push({ type: 'chunk', data: { ...event.data, choices: [merged] } });
-  };
-  for (const event of events) {
-    if (event.type === 'chunk') {
-      if (head != null && event.data.id === head.event.data.id) {
-        const text = deltaText(event.data, true);
-        if (text !== undefined) {
-          head.texts.push(text);
-          continue;
-        }
-      }
-      flush();
-      const text = deltaText(event.data, false);
-      if (text !== undefined) {
-        head = { event, texts: [text] };
-        continue;
-      }
-    } else {
-      flush();
-    }
-    out.push(event);
-  }
-  flush();
-  return out;
 }

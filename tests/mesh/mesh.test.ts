@@ -76,7 +76,7 @@ describe('local mesh', () => {
   it('streams completions served by a remote node through the official openai client', async () => {
     const { text, chunks } = await streamedAnswer();
     expect(text).toBe(DEMO_ANSWER);
-    // The first token at once, the rest of the text in the next batch (see mergeDeltas).
+    // The first token at once, the rest of the text in the next batch (see InferenceService).
     expect(chunks).toBeGreaterThanOrEqual(2);
     const completion = await client.completions.create({
       model: 'demo',

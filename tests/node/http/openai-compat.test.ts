@@ -71,7 +71,7 @@ describe('chat completions', () => {
       finish.push(choice.finish_reason);
     }
     // The first token goes out alone, at once; the demo model's other tokens come within
-    // the streaming window, so they share the next chunk (see mergeDeltas).
+    // the streaming window, so they share the next chunk (see InferenceService).
     expect(contents.length).toBeGreaterThanOrEqual(2);
     expect(contents[0]!.length).toBeLessThan(DEMO_ANSWER.length);
     expect(contents.join('')).toBe(DEMO_ANSWER);
