@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { platformTwins } from './scripts/vite-platform-twins.js';
+import { webrtcNoiseCrypto } from './scripts/vite-webrtc-noise.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // Platform-neutral protocol tests and the web app's unit/component tests run in Chromium.
@@ -33,7 +34,7 @@ export default defineConfig({
         },
       },
       {
-        plugins: [platformTwins(), svelte()],
+        plugins: [platformTwins(), webrtcNoiseCrypto(), svelte()],
         test: {
           name: 'chromium',
           include: BROWSER_TESTS,

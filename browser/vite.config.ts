@@ -2,11 +2,13 @@
 //
 // Build: `npx vite build --config browser/vite.config.ts` → dist/browser/, which the
 // bootstrap node serves over HTTP. `platformTwins()` swaps protocol/'s Node-only
-// modules (`x.ts`) for their browser twins (`x.browser.ts`).
+// modules (`x.ts`) for their browser twins (`x.browser.ts`); `webrtcNoiseCrypto()` gives
+// WebRTC-direct's own Noise handshakes the page's Noise crypto.
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { platformTwins } from '../scripts/vite-platform-twins.js';
+import { webrtcNoiseCrypto } from '../scripts/vite-webrtc-noise.js';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 
@@ -63,7 +65,7 @@ export default defineConfig({
   root,
   // Relative asset URLs: the app works wherever the bootstrap mounts it.
   base: './',
-  plugins: [platformTwins(), svelte(), preloadStartChunks()],
+  plugins: [platformTwins(), webrtcNoiseCrypto(), svelte(), preloadStartChunks()],
   build: {
     outDir: '../dist/browser',
     emptyOutDir: true,
