@@ -9,7 +9,7 @@ import type { LengthPrefixedStream } from '@libp2p/utils';
 import type { AbortOptions } from '@libp2p/interface';
 import type { Uint8ArrayList } from 'uint8arraylist';
 import * as varint from 'uint8-varint';
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import { concat, fromUtf8, utf8 } from './bytes.js';
 import { MAX_FRAME_BYTES } from './constants.js';
 import { FrameTooLargeError, InvalidMessageError, UnexpectedEndError } from './errors.js';
@@ -26,7 +26,7 @@ export function encodeFrame(message: unknown): Uint8Array {
 }
 
 /** Parses and validates one frame body. Throws `InvalidMessageError`, never anything else. */
-export function decodeMessage<T>(bytes: Uint8Array | Uint8ArrayList, schema: z.ZodType<T>): T {
+export function decodeMessage<T>(bytes: Uint8Array | Uint8ArrayList, schema: z.ZodMiniType<T>): T {
   const flat = bytes instanceof Uint8Array ? bytes : bytes.subarray();
   let json: unknown;
   try {
@@ -70,7 +70,7 @@ export async function writeMessage(
  */
 export async function readMessage<T>(
   lp: LengthPrefixedStream,
-  schema: z.ZodType<T>,
+  schema: z.ZodMiniType<T>,
   options?: AbortOptions,
 ): Promise<T> {
   let frame: Uint8ArrayList;
@@ -125,7 +125,7 @@ export class FrameDecoder {
 /** Reads every frame of a web `ReadableStream` body, validating each with `schema`. */
 export async function* readFrames<T>(
   body: ReadableStream<Uint8Array>,
-  schema: z.ZodType<T>,
+  schema: z.ZodMiniType<T>,
   options: AbortOptions & { maxFrameBytes?: number } = {},
 ): AsyncGenerator<T> {
   const decoder = new FrameDecoder(options.maxFrameBytes);

@@ -6,7 +6,7 @@
  * Signed payloads (key records, model cards) travel as `SignedEnvelope`s: the exact
  * payload bytes plus a signature over them, so no canonical JSON is needed.
  */
-import { z } from 'zod';
+import { z } from 'zod/mini';
 import {
   MAX_CHUNK_PLAINTEXT_BYTES,
   MAX_EVENTS_PER_CHUNK,
@@ -21,26 +21,33 @@ const B64URL = /^[A-Za-z0-9_-]*$/;
 export const b64u = (maxBytes: number) =>
   z
     .string()
-    .max(Math.ceil((maxBytes * 4) / 3))
-    .regex(B64URL, 'expected base64url');
+    .check(z.maxLength(Math.ceil((maxBytes * 4) / 3)), z.regex(B64URL, 'expected base64url'));
 
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.int().check(z.minimum(min), z.maximum(max));
+
+/** A string of at most `max` characters. */
+const text = (max: number) => z.string().check(z.maxLength(max));
 
 /** A libp2p PeerId in its string form (base58btc multihash or CIDv1). */
 export const PeerIdString = z
   .string()
-  .min(16)
-  .max(128)
-  .regex(/^[1-9A-HJ-NP-Za-km-z]+$|^b[a-z2-7]+$/, 'expected a PeerId');
+  .check(
+    z.minLength(16),
+    z.maxLength(128),
+    z.regex(/^[1-9A-HJ-NP-Za-km-z]+$|^b[a-z2-7]+$/, 'expected a PeerId'),
+  );
 
 /** A model id: what clients put in `model` and what the DHT key is derived from. */
 export const ModelId = z
   .string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/, 'model ids use letters, digits and ._:/@+-');
+  .check(
+    z.minLength(1),
+    z.maxLength(128),
+    z.regex(/^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/, 'model ids use letters, digits and ._:/@+-'),
+  );
 
-export const KeyId = z.string().regex(/^[0-9a-f]{16}$/, 'expected a 16-hex-digit key id');
+export const KeyId = z.string().check(z.regex(/^[0-9a-f]{16}$/, 'expected a 16-hex-digit key id'));
 
 export const SignedEnvelope = z.strictObject({
   /** base64url of the payload's JSON bytes, exactly as signed. */
@@ -82,27 +89,27 @@ export const Load = z.strictObject({
 export type Load = z.infer<typeof Load>;
 
 export const Hardware = z.strictObject({
-  platform: z.string().max(32),
-  arch: z.string().max(32),
+  platform: text(32),
+  arch: text(32),
   cpus: int(0, 4096),
-  cpuModel: z.string().max(128),
+  cpuModel: text(128),
   memoryBytes: int(0),
   /** llama.cpp backend: `cpu`, `cuda`, `metal` or `vulkan`. */
-  backend: z.string().max(32),
-  gpu: z.string().max(128).nullable(),
+  backend: text(32),
+  gpu: z.nullable(text(128)),
 });
 export type Hardware = z.infer<typeof Hardware>;
 
 export const ModelInfo = z.strictObject({
   id: ModelId,
-  family: z.string().max(64),
+  family: text(64),
   /** Parameter count (e.g. 3_210_000_000), 0 when unknown. */
   parameters: int(0),
   /** GGUF file type as llama.cpp names it (`Q4_K_M`, `F32`, …). */
-  quantization: z.string().max(32),
+  quantization: text(32),
   contextLength: int(0),
   /** SHA-256 of the GGUF file, hex. */
-  ggufSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  ggufSha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
 });
 export type ModelInfo = z.infer<typeof ModelInfo>;
 
@@ -150,11 +157,11 @@ export const NodeToClientChunk = z.strictObject({
 export const NodeToClientError = z.strictObject({
   type: z.literal('error'),
   code: z.enum(WIRE_ERROR_CODES),
-  message: z.string().max(512),
+  message: text(512),
   /** For `overloaded`: when to try again. */
-  retryAfterMs: int(0, 3_600_000).optional(),
+  retryAfterMs: z.optional(int(0, 3_600_000)),
   /** For `stale_request`: the node's clock, so the client can correct and retry. */
-  serverTime: int(0).optional(),
+  serverTime: z.optional(int(0)),
 });
 export type NodeToClientError = z.infer<typeof NodeToClientError>;
 
@@ -175,7 +182,7 @@ export type InferenceEndpoint = z.infer<typeof InferenceEndpoint>;
 export const SealedRequestPlaintext = z.strictObject({
   v: z.literal(1),
   /** 16 random bytes, base64url: the replay-detection id. */
-  id: z.string().regex(/^[A-Za-z0-9_-]{22}$/),
+  id: z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/)),
   /** Client clock, ms since the epoch. */
   ts: int(0),
   endpoint: InferenceEndpoint,
@@ -187,8 +194,8 @@ export type SealedRequestPlaintext = z.infer<typeof SealedRequestPlaintext>;
 export const OpenAIErrorBody = z.strictObject({
   message: z.string(),
   type: z.string(),
-  param: z.string().nullable(),
-  code: z.string().nullable(),
+  param: z.nullable(z.string()),
+  code: z.nullable(z.string()),
 });
 export type OpenAIErrorBody = z.infer<typeof OpenAIErrorBody>;
 
@@ -218,7 +225,7 @@ export const ResponseEvent = z.discriminatedUnion('type', [
     status: int(100, 599),
     error: OpenAIErrorBody,
     /** With status 429: when to try again. */
-    retryAfterMs: int(0, 3_600_000).optional(),
+    retryAfterMs: z.optional(int(0, 3_600_000)),
   }),
   z.strictObject({ type: z.literal('done') }),
 ]);
@@ -229,7 +236,9 @@ export type ResponseEvent = z.infer<typeof ResponseEvent>;
  * (a fast model produces several tokens between two writes). Only the last may be
  * terminal (`done`, `result`, `error`), and it is iff the chunk is final.
  */
-export const ResponseEvents = z.array(ResponseEvent).min(1).max(MAX_EVENTS_PER_CHUNK);
+export const ResponseEvents = z
+  .array(ResponseEvent)
+  .check(z.minLength(1), z.maxLength(MAX_EVENTS_PER_CHUNK));
 export type ResponseEvents = z.infer<typeof ResponseEvents>;
 
 // ---------------------------------------------------------------- /tokenplace/info/1.0.0
@@ -241,8 +250,8 @@ export const NodeToClientInfo = z.strictObject({
   type: z.literal('info'),
   peerId: PeerIdString,
   /** Current key first; a rotated-out key may follow during the overlap. */
-  keyRecords: z.array(SignedEnvelope).min(1).max(4),
-  modelCards: z.array(SignedEnvelope).max(16),
+  keyRecords: z.array(SignedEnvelope).check(z.minLength(1), z.maxLength(4)),
+  modelCards: z.array(SignedEnvelope).check(z.maxLength(16)),
   /** Live, unsigned load (the signed card carries a snapshot). */
   load: Load,
 });
@@ -256,30 +265,35 @@ export const MAX_DIRECTORY_PROVIDERS = 64;
 export const ClientToDirectoryLookup = z.strictObject({
   type: z.literal('lookup'),
   /** Only providers of this model; omitted: every inference node the directory knows. */
-  model: ModelId.optional(),
+  model: z.optional(ModelId),
   /** At most this many providers. @default MAX_DIRECTORY_PROVIDERS */
-  limit: int(1, MAX_DIRECTORY_PROVIDERS).optional(),
+  limit: z.optional(int(1, MAX_DIRECTORY_PROVIDERS)),
 });
 export type ClientToDirectoryLookup = z.infer<typeof ClientToDirectoryLookup>;
 
 export const DirectoryProvider = z.strictObject({
   peerId: PeerIdString,
   /** Where to dial it (multiaddr strings; relay circuit and WebRTC addresses included). */
-  addrs: z.array(z.string().min(1).max(512)).max(16),
+  addrs: z.array(z.string().check(z.minLength(1), z.maxLength(512))).check(z.maxLength(16)),
   /** The node's own signed model cards, relayed unchanged: a directory cannot forge them. */
-  cards: z.array(SignedEnvelope).max(16),
+  cards: z.array(SignedEnvelope).check(z.maxLength(16)),
   /**
    * The node's signed key records, relayed unchanged, so a client can seal its first
    * request without asking the node first. A client checks them against the PeerId its
    * connection to the node authenticated, exactly like the node's own answer.
    */
-  keyRecords: z.array(SignedEnvelope).max(4).optional(),
+  keyRecords: z.optional(z.array(SignedEnvelope).check(z.maxLength(4))),
 });
 export type DirectoryProvider = z.infer<typeof DirectoryProvider>;
 
+/** The providers of one directory answer. */
+export const DirectoryProviders = z
+  .array(DirectoryProvider)
+  .check(z.maxLength(MAX_DIRECTORY_PROVIDERS));
+
 export const DirectoryToClientProviders = z.strictObject({
   type: z.literal('providers'),
-  providers: z.array(DirectoryProvider).max(MAX_DIRECTORY_PROVIDERS),
+  providers: DirectoryProviders,
 });
 export type DirectoryToClientProviders = z.infer<typeof DirectoryToClientProviders>;
 
@@ -287,18 +301,20 @@ export type DirectoryToClientProviders = z.infer<typeof DirectoryToClientProvide
 export const BootstrapInfo = z.strictObject({
   peerId: PeerIdString,
   /** Multiaddrs a browser can dial (WebSockets), with `/p2p/<peerId>`. */
-  multiaddrs: z.array(z.string().min(1).max(512)).min(1).max(16),
+  multiaddrs: z
+    .array(z.string().check(z.minLength(1), z.maxLength(512)))
+    .check(z.minLength(1), z.maxLength(16)),
   /**
    * Set by a bootstrap run with `--allow-private-addresses` (a loopback or LAN mesh): the
    * web app may then dial `ws://` and private addresses and skip STUN. Absent or false:
    * the browser keeps libp2p's defaults (`wss://` and public addresses only).
    */
-  allowPrivateAddresses: z.boolean().optional(),
+  allowPrivateAddresses: z.optional(z.boolean()),
   /**
    * The directory as the page was served (what a lookup for every model answers), so a
    * browser lists the models and dials a node while it connects to the relay. Signed by
    * the nodes, so the bootstrap can leave providers out but cannot forge them.
    */
-  providers: z.array(DirectoryProvider).max(MAX_DIRECTORY_PROVIDERS).optional(),
+  providers: z.optional(DirectoryProviders),
 });
 export type BootstrapInfo = z.infer<typeof BootstrapInfo>;

@@ -15,7 +15,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { PeerId, PrivateKey } from '@libp2p/interface';
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import { concat, fromBase64Url, fromUtf8, toBase64Url, utf8 } from './bytes.js';
 import {
   InvalidMessageError,
@@ -52,7 +52,7 @@ function peerIdOf(expected: PeerId | string): PeerId {
 
 async function verify<T extends { peerId: string }>(
   domain: string,
-  schema: z.ZodType<T>,
+  schema: z.ZodMiniType<T>,
   envelope: unknown,
   expected: PeerId | string,
 ): Promise<T> {

@@ -2,7 +2,7 @@
 // named error — never a crash, a different exception type, or a hang.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import { streamPair, lpStream } from '@libp2p/utils';
 import {
   decodeMessage,
@@ -22,7 +22,7 @@ import {
 import { ProtocolError } from '../../protocol/errors.js';
 import { utf8 } from '../../protocol/bytes.js';
 
-const SCHEMAS: z.ZodType<unknown>[] = [
+const SCHEMAS: z.ZodMiniType<unknown>[] = [
   ClientToNodeRequest,
   NodeToClientInferenceMessage,
   NodeToClientInfo,

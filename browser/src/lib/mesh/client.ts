@@ -43,11 +43,7 @@ import {
 import { RemoteError } from '../../../../protocol/errors.js';
 import { SealAhead } from '../../../../protocol/inference.js';
 import { fingerprintOf } from '../../../../protocol/hpke.js';
-import {
-  DirectoryProvider,
-  MAX_DIRECTORY_PROVIDERS,
-  type ModelCard,
-} from '../../../../protocol/messages.js';
+import { DirectoryProviders, type ModelCard } from '../../../../protocol/messages.js';
 import { BootstrapError, MeshOfflineError } from './errors.js';
 import { createBrowserLibp2p, type BrowserLibp2p } from './libp2p.js';
 import { mark } from '../perf.js';
@@ -164,8 +160,6 @@ export async function createLibP2PMeshClient(
   return client;
 }
 
-const DirectorySnapshot = DirectoryProvider.array().max(MAX_DIRECTORY_PROVIDERS);
-
 /**
  * The providers of a bootstrap's directory snapshot whose cards verify against their
  * PeerIds (key records too, where present). A snapshot that does not parse is ignored:
@@ -173,7 +167,7 @@ const DirectorySnapshot = DirectoryProvider.array().max(MAX_DIRECTORY_PROVIDERS)
  */
 export async function readDirectorySnapshot(value: unknown): Promise<VerifiedProvider[]> {
   if (value === undefined) return [];
-  const parsed = DirectorySnapshot.safeParse(value);
+  const parsed = DirectoryProviders.safeParse(value);
   if (!parsed.success) {
     log('ignored an invalid directory snapshot');
     return [];
