@@ -51,7 +51,7 @@ import {
   type ResponseEvent,
 } from './messages.js';
 import { selectKeyRecord, verifyModelCard, type VerifiedKeyRecord } from './records.js';
-import { runLater } from './timers.js';
+import { runLater, untilAborted } from './timers.js';
 
 /** The few libp2p node methods the mesh client needs (any libp2p v3 node has them). */
 export interface MeshPeer {
@@ -102,8 +102,6 @@ export async function requestNodeInfo(
 ): Promise<NodeToClientInfo> {
   const stream = await connection.newStream(INFO_PROTOCOL, {
     runOnLimitedConnection: true,
-    // Send the protocol name and the request together: one round trip less.
-    negotiateFully: false,
     ...(options.signal != null ? { signal: options.signal } : {}),
   });
   const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
@@ -157,23 +155,25 @@ const REFILL_DELAY_MS = 50;
  */
 export class StandbyStreams {
   readonly #standby = new WeakMap<Connection, { stream: Stream; at: number }>();
-  readonly #opening = new WeakSet<Connection>();
+  /** Standby streams being opened; each settles once its stream is in `#standby` (or failed). */
+  readonly #opening = new WeakMap<Connection, Promise<void>>();
   readonly #maxAgeMs: number;
 
   constructor(init: { maxAgeMs?: number } = {}) {
     this.#maxAgeMs = init.maxAgeMs ?? 10_000;
   }
 
-  /** A ready inference stream on `connection`: the standby one if usable, else a new one. */
+  /**
+   * A ready inference stream on `connection`: the standby one if usable, else the one
+   * being opened (a first request right after `prime` finds it half-way: its
+   * negotiation is ahead of a new stream's), else a new one.
+   */
   async take(connection: Connection, options: AbortOptions = {}): Promise<Stream> {
-    const standby = this.#standby.get(connection);
-    this.#standby.delete(connection);
-    let stream: Stream | undefined;
-    if (standby != null) {
-      const fresh = Date.now() - standby.at < this.#maxAgeMs;
-      const open = standby.stream.status === 'open' && standby.stream.writeStatus === 'writable';
-      if (fresh && open) stream = standby.stream;
-      else standby.stream.abort(new Error('standby stream expired'));
+    let stream = this.#claim(connection);
+    const opening = this.#opening.get(connection);
+    if (stream == null && opening != null) {
+      await untilAborted(opening, options.signal);
+      stream = this.#claim(connection);
     }
     stream ??= await connection.newStream(INFERENCE_PROTOCOL, options);
     // The next one once this request's first token is out (runInferenceBatches primes
@@ -188,11 +188,22 @@ export class StandbyStreams {
     this.#refill(connection);
   }
 
+  /** The standby stream of `connection`, taken out, if it is still fresh and open. */
+  #claim(connection: Connection): Stream | undefined {
+    const standby = this.#standby.get(connection);
+    if (standby == null) return undefined;
+    this.#standby.delete(connection);
+    const fresh = Date.now() - standby.at < this.#maxAgeMs;
+    const open = standby.stream.status === 'open' && standby.stream.writeStatus === 'writable';
+    if (fresh && open) return standby.stream;
+    standby.stream.abort(new Error('standby stream expired'));
+    return undefined;
+  }
+
   #refill(connection: Connection): void {
     if (this.#standby.has(connection) || this.#opening.has(connection)) return;
     if (connection.status !== 'open') return;
-    this.#opening.add(connection);
-    connection
+    const opening = connection
       .newStream(INFERENCE_PROTOCOL)
       .then((stream) => {
         if (this.#standby.has(connection) || connection.status !== 'open')
@@ -201,6 +212,7 @@ export class StandbyStreams {
       })
       .catch(() => {})
       .finally(() => this.#opening.delete(connection));
+    this.#opening.set(connection, opening);
   }
 }
 

@@ -1,10 +1,31 @@
 /**
  * Deferred background work that never keeps a process alive (Node's timers are
- * `unref`ed; browsers have nothing to unref). Platform-neutral.
+ * `unref`ed; browsers have nothing to unref), and waiting that an abort cuts short.
+ * Platform-neutral.
  */
 
 /** Runs `task` after `ms`, in the background. */
 export function runLater(task: () => void, ms: number): void {
   const timer: unknown = setTimeout(task, ms);
   (timer as { unref?: () => void }).unref?.();
+}
+
+/** `promise`, or a rejection as soon as `signal` aborts (the work itself goes on). */
+export function untilAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (signal == null) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err as Error);
+      },
+    );
+  });
 }

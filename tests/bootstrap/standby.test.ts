@@ -6,6 +6,7 @@ import type { Libp2p } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
 import {
   fetchNodeInfo,
+  INFERENCE_PROTOCOL,
   runInferenceBatches,
   SealAhead,
   StandbyStreams,
@@ -74,5 +75,34 @@ describe('the next request', () => {
     expect(await take.mock.results[1]!.value).toBe(standby);
     await Promise.all([first.return(undefined), second.return(undefined)]);
     expect(peer.requests).toHaveLength(2);
+  });
+
+  it('is sent on the stream being primed when it comes right after prime', async () => {
+    const addr = peer.libp2p.getMultiaddrs().find((a) => a.toString().includes('/ws'))!;
+    const connection = await client.dial(multiaddr(addr.toString()), { force: true });
+    const info = await fetchNodeInfo(connection);
+    const streams = new StandbyStreams();
+    const newStream = vi.spyOn(connection, 'newStream');
+    const before = peer.requests.length;
+
+    // As the page does: prime when the connection is up, and the first request follows
+    // before that stream's negotiation is done.
+    streams.prime(connection);
+    const take = vi.spyOn(streams, 'take');
+    const answer = runInferenceBatches(
+      connection,
+      info.key,
+      {
+        endpoint: 'chat.completions',
+        body: { model: 'demo', stream: true, messages: [{ role: 'user', content: 'hi' }] },
+      },
+      { streams },
+    );
+    expect((await answer.next()).done).toBe(false);
+    // One stream for both, not a second one opened beside it.
+    expect(await take.mock.results[0]!.value).toBe(await newStream.mock.results[0]!.value);
+    expect(newStream.mock.calls.filter(([p]) => p === INFERENCE_PROTOCOL)).toHaveLength(1);
+    await answer.return(undefined);
+    expect(peer.requests).toHaveLength(before + 1);
   });
 });

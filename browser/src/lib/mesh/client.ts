@@ -43,6 +43,7 @@ import {
 import { RemoteError } from '../../../../protocol/errors.js';
 import { SealAhead } from '../../../../protocol/inference.js';
 import { fingerprintOf } from '../../../../protocol/hpke.js';
+import { untilAborted } from '../../../../protocol/timers.js';
 import { DirectoryProviders, type ModelCard } from '../../../../protocol/messages.js';
 import { BootstrapError, MeshOfflineError } from './errors.js';
 import { createBrowserLibp2p, type BrowserLibp2p } from './libp2p.js';
@@ -807,25 +808,6 @@ export class LibP2PMeshClient implements MeshClient {
     if (signal != null) signals.push(signal);
     return AbortSignal.any(signals);
   }
-}
-
-/** `promise`, or a rejection as soon as `signal` aborts (the work itself goes on). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }
 
 function done(
