@@ -1,12 +1,13 @@
 // The markdown renderer treats answers as hostile: raw HTML shows as text, nothing runs.
 // Each payload tries to set window.__xss; the test puts the output into the live DOM,
 // gives event handlers time to fire, and checks the flag stayed unset.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   escapeHtml,
   renderMarkdown,
   safeLinkHref,
   sanitizeHtml,
+  warmMarkdownSoon,
 } from '../../browser/src/lib/markdown.js';
 
 declare global {
@@ -231,5 +232,21 @@ describe('helpers', () => {
     expect(safeLinkHref('data:text/html,x')).toBeNull();
     expect(safeLinkHref('/relative')).toBeNull();
     expect(safeLinkHref('not a url')).toBeNull();
+  });
+});
+
+describe('warmMarkdownSoon', () => {
+  it('renders a sample once, when the page is idle, and changes no later render', async () => {
+    const before = renderMarkdown('# Hi\n\n- a `b`');
+    const idle = vi.spyOn(window, 'requestIdleCallback').mockImplementation(() => 0);
+    warmMarkdownSoon();
+    warmMarkdownSoon();
+    expect(idle).toHaveBeenCalledTimes(1);
+    const [callback, options] = idle.mock.calls[0]!;
+    expect(options?.timeout).toBeGreaterThan(0);
+    // The scheduled render itself must not throw (it runs outside any caller).
+    expect(() => callback({ didTimeout: false, timeRemaining: () => 50 })).not.toThrow();
+    idle.mockRestore();
+    expect(renderMarkdown('# Hi\n\n- a `b`')).toBe(before);
   });
 });

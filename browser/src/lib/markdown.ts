@@ -162,3 +162,44 @@ export function renderMarkdown(source: string): string {
   if (source === '') return '';
   return sanitizeHtml(marked.parse(source, { async: false }));
 }
+
+/** Markdown of the kinds answers use, for {@link warmMarkdownSoon}. */
+const WARM_SAMPLE = [
+  '# Title',
+  '',
+  'Some **bold**, *emphasis*, `code` and a [link](https://example.org).',
+  '',
+  '- one',
+  '- two',
+  '',
+  '1. first',
+  '',
+  '> quoted',
+  '',
+  '```js',
+  'const x = 1;',
+  '```',
+  '',
+  '| a | b |',
+  '| - | - |',
+  '| 1 | 2 |',
+].join('\n');
+
+let warmed = false;
+
+/**
+ * Renders a sample once, when the page is next idle: the renderer's first use (marked
+ * compiling its rules, DOMPurify setting up) costs ~30 ms of main thread on a slow
+ * device, which an answer's first token would otherwise wait for. Call it when an
+ * answer is on its way; later calls do nothing.
+ */
+export function warmMarkdownSoon(): void {
+  if (warmed || typeof window === 'undefined') return;
+  warmed = true;
+  const warm = (): void => void renderMarkdown(WARM_SAMPLE);
+  if (typeof window.requestIdleCallback === 'function') {
+    window.requestIdleCallback(warm, { timeout: 250 });
+  } else {
+    setTimeout(warm, 0);
+  }
+}
