@@ -191,7 +191,8 @@ let warmed = false;
  * Renders a sample once, when the page is next idle: the renderer's first use (marked
  * compiling its rules, DOMPurify setting up) costs ~30 ms of main thread on a slow
  * device, which an answer's first token would otherwise wait for. Call it when an
- * answer is on its way; later calls do nothing.
+ * answer is likely to follow (someone types a prompt) or is on its way; later calls do
+ * nothing.
  */
 export function warmMarkdownSoon(): void {
   if (warmed || typeof window === 'undefined') return;
