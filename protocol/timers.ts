@@ -10,13 +10,17 @@ export function runLater(task: () => void, ms: number): void {
   (timer as { unref?: () => void }).unref?.();
 }
 
-/** `promise`, or a rejection as soon as `signal` aborts (the work itself goes on). */
+/**
+ * `promise`, or a rejection as soon as `signal` aborts (the work itself goes on in the
+ * background; its outcome is always handled, so a failure after the abort is no
+ * unhandled rejection).
+ */
 export function untilAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
   if (signal == null) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (value) => {
         signal.removeEventListener('abort', onAbort);

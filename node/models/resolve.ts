@@ -24,6 +24,7 @@ import { logger } from '@libp2p/logger';
 import { resolveModelFile } from 'node-llama-cpp';
 import { DEMO_MODEL_SHA256, generateDemoGguf } from './demo-gguf.js';
 import type { DemoModelVariant } from './demo-gguf.js';
+import { untilAborted } from '../../protocol/timers.js';
 import { ModelNotFoundError, OfflineModelError } from './errors.js';
 import { assertGgufFile, modelIdFromFileName, readModelMetadata } from './metadata.js';
 import type { ModelMetadata, ReadModelMetadataOptions } from './metadata.js';
@@ -287,27 +288,6 @@ function hfModelId(ref: HfModelRef): string {
   return modelIdFromFileName(`${ref.repo.replace(/-gguf$/i, '')}-${ref.tag}`);
 }
 
-/** Run `promise`, but reject as soon as `signal` aborts (the promise may go on in the background). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    // Always handled, so a download that fails after the abort is no unhandled rejection.
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
-}
-
 /** Where an `hf:` model is, or would be, in the cache. */
 export type CachedHfModel =
   { cached: true; path: string; url: string } | { cached: false; localPath: string; url: string };
@@ -425,7 +405,7 @@ async function resolveHfModel(spec: string, options: ResolveModelOptions): Promi
   log('downloading %s to %s', ref.uri, directory);
   const started = performance.now();
   const onProgress = options.onDownloadProgress;
-  const path = await abortable(
+  const path = await untilAborted(
     resolveModelFile(ref.uri, {
       directory,
       cli: false,
