@@ -188,7 +188,7 @@ const WARM_SAMPLE = [
 let warmed = false;
 
 /**
- * Renders a sample once, when the page is next idle: the renderer's first use (marked
+ * Renders a sample once, when the page is next idle (however long that takes): the renderer's first use (marked
  * compiling its rules, DOMPurify setting up) costs ~30 ms of main thread on a slow
  * device, which an answer's first token would otherwise wait for. Call it when an
  * answer is likely to follow (someone types a prompt) or is on its way; later calls do
@@ -198,8 +198,10 @@ export function warmMarkdownSoon(): void {
   if (warmed || typeof window === 'undefined') return;
   warmed = true;
   const warm = (): void => void renderMarkdown(WARM_SAMPLE);
+  // No deadline: at start-up the page's idle moments are few and its dial to a node
+  // needs them more; the warm-up waits for one.
   if (typeof window.requestIdleCallback === 'function') {
-    window.requestIdleCallback(warm, { timeout: 250 });
+    window.requestIdleCallback(warm);
   } else {
     setTimeout(warm, 0);
   }
