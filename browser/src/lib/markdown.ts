@@ -159,8 +159,40 @@ export function sanitizeHtml(html: string): string {
 
 /** Renders model-written markdown to sanitized HTML. */
 export function renderMarkdown(source: string): string {
-  if (source === '') return '';
-  return sanitizeHtml(marked.parse(source, { async: false }));
+  return renderMarkdownBlocks(source).join('');
+}
+
+/**
+ * {@link renderMarkdown}, one sanitized HTML string per top-level block (paragraph,
+ * list, code block, table, …); joined, they are its output. Each block is sanitized on
+ * its own, so no block's markup can reach into the next.
+ */
+export function renderMarkdownBlocks(source: string): string[] {
+  return new StreamingMarkdown().render(source);
+}
+
+/**
+ * Renders an answer that grows: each call renders the whole source, but reuses the HTML
+ * of every block whose markdown did not change since the previous call (only the last
+ * blocks of a streaming answer do), so each update costs the new text, not the whole
+ * answer. Render the final answer with {@link renderMarkdownBlocks}: a link reference
+ * defined late can change an earlier block whose markdown stayed the same.
+ */
+export class StreamingMarkdown {
+  #blocks: Array<{ raw: string; html: string }> = [];
+
+  render(source: string): string[] {
+    const previous = this.#blocks;
+    const next: Array<{ raw: string; html: string }> = [];
+    if (source !== '') {
+      for (const [i, token] of marked.lexer(source).entries()) {
+        const reused = previous[i]?.raw === token.raw ? previous[i] : undefined;
+        next.push(reused ?? { raw: token.raw, html: sanitizeHtml(marked.parser([token])) });
+      }
+    }
+    this.#blocks = next;
+    return next.map((block) => block.html).filter((html) => html !== '');
+  }
 }
 
 /** Markdown of the kinds answers use, for {@link warmMarkdownSoon}. */
