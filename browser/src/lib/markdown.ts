@@ -172,10 +172,10 @@ export function renderMarkdownBlocks(source: string): string[] {
 }
 
 /**
- * Renders an answer that grows: each call renders the whole source, but reuses the HTML
- * of every block whose markdown did not change since the previous call (only the last
- * blocks of a streaming answer do), so each update costs the new text, not the whole
- * answer. Render the final answer with {@link renderMarkdownBlocks}: a link reference
+ * Renders an answer that grows: each call splits the whole source into blocks (marked's
+ * lexer, cheap), but renders and sanitizes only the blocks whose markdown changed since
+ * the previous call (in a streaming answer, the last one or two) and reuses the HTML of
+ * the others. Render the final answer with {@link renderMarkdownBlocks}: a link reference
  * defined late can change an earlier block whose markdown stayed the same.
  */
 export class StreamingMarkdown {
