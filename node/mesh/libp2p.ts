@@ -69,8 +69,12 @@ export async function createNodeLibp2p(init: NodeLibp2pInit): Promise<NodeLibp2p
       webSockets(),
       webRTC(rtcConfiguration != null ? { rtcConfiguration } : {}),
       // Browsers that can reach the node's UDP port connect in one step: no relay, no
-      // signalling round trips (the node's certificate hash is in its address).
-      webRTCDirect(),
+      // signalling round trips (the node's certificate hash is in its address). No STUN
+      // servers: without signalling nobody ever sees the candidates they would find (the
+      // browser knows the node's address, the node learns the browser's from its
+      // checks), and libp2p's default would make the node resolve and query four public
+      // STUN servers for every browser that connects.
+      webRTCDirect({ rtcConfiguration: { iceServers: [] } }),
       circuitRelayTransport(),
     ],
     connectionEncrypters: [noise()],
