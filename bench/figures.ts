@@ -70,6 +70,34 @@ export function streamRun(tokens: number, ttftMs: number, totalMs: number): Stre
   };
 }
 
+/**
+ * A path's throughput against the in-process engine, measured side by side: the ratio of
+ * tokens/s from the first token to the last (target ≥ 0.95), and the same ratio end to
+ * end (request to last token, time to first token included), for reference.
+ */
+export function throughputRatios(path: string, local: StreamRun[], other: StreamRun[]): Figure[] {
+  const ratio = (pick: (r: StreamRun) => number): number =>
+    median(other.map(pick)) / median(local.map(pick));
+  return [
+    figure(
+      `${path} / in-process tok/s`,
+      ratio((r) => r.tokensPerSecond),
+      'ratio',
+      {
+        op: '>=',
+        value: 0.95,
+      },
+    ),
+    figure(
+      `${path} / in-process tok/s, end to end`,
+      ratio((r) => r.endToEnd),
+      'ratio',
+      undefined,
+      'request to last token, time to first token included',
+    ),
+  ];
+}
+
 export function figure(
   name: string,
   value: number,
