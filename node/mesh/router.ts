@@ -230,10 +230,10 @@ export class MeshRouter implements RemoteModels {
         failures.push(`${provider.peerId.slice(-8)}: empty answer`);
         continue;
       }
-      const [event] = first.value;
-      if (event!.type === 'error' && (event!.status === 429 || event!.status >= 500)) {
+      const event = first.value[0]!;
+      if (event.type === 'error' && (event.status === 429 || event.status >= 500)) {
         // Busy or failing before any output: another provider may do better.
-        failures.push(`${provider.peerId.slice(-8)}: ${event!.status}`);
+        failures.push(`${provider.peerId.slice(-8)}: ${event.status}`);
         await batches.return(undefined);
         continue;
       }
