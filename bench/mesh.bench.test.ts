@@ -16,7 +16,7 @@ import {
   type BootstrapProcess,
   type NodeProcess,
 } from '../tests/helpers/mesh.js';
-import { figure, median, record, streamRun, throughputRatios, type StreamRun } from './figures.js';
+import { figure, median, record, streamRun, throughputFigures, type StreamRun } from './figures.js';
 
 const TOKENS = 400;
 const ROUNDS = 15;
@@ -117,8 +117,6 @@ test('mesh: throughput ratio, warm extra TTFT, cold discovery to first token', a
     localTtft.push((await inProcess(1)).ttftMs);
     meshTtft.push((await stream(router.apiUrl, 1)).ttftMs);
   }
-  const localTps = median(local.map((r) => r.tokensPerSecond));
-  const meshTps = median(mesh.map((r) => r.tokensPerSecond));
   const extraTtft = median(meshTtft) - median(localTtft);
 
   // Cold: a brand-new model-less node, its first request finds, dials and uses a provider.
@@ -136,21 +134,16 @@ test('mesh: throughput ratio, warm extra TTFT, cold discovery to first token', a
   }
 
   await record('mesh', [
-    figure(
-      'demo tok/s, in-process',
-      localTps,
-      'tok/s',
-      undefined,
-      `first token to last, ${TOKENS} tokens, median of ${ROUNDS}`,
+    ...throughputFigures(
+      {
+        name: 'mesh',
+        label: 'through the mesh',
+        details: `model-less node → remote node, first token to last, ${TOKENS} tokens, median of ${ROUNDS}`,
+      },
+      TOKENS,
+      local,
+      mesh,
     ),
-    figure(
-      'demo tok/s, through the mesh',
-      meshTps,
-      'tok/s',
-      undefined,
-      `model-less node → remote node, first token to last, ${TOKENS} tokens, median of ${ROUNDS}`,
-    ),
-    ...throughputRatios('mesh', local, mesh),
     figure('mesh extra time to first token, warm (p50)', extraTtft, 'ms', { op: '<=', value: 10 }),
     figure('cold discovery + connect + first token (median of 3)', median(cold), 'ms', {
       op: '<=',

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine, type Engine } from '../node/engine/index.js';
 import { startCli, type CliProcess } from '../tests/helpers/cli.js';
-import { figure, median, record, streamRun, throughputRatios, type StreamRun } from './figures.js';
+import { figure, median, record, streamRun, throughputFigures, type StreamRun } from './figures.js';
 
 const TOKENS = 400;
 const ROUNDS = 21;
@@ -109,19 +109,9 @@ test('OpenAI shim: throughput ratio and extra time to first token', async () => 
     local.push(await inProcess());
     shim.push(await throughShim());
   }
-  const localTps = median(local.map((r) => r.tokensPerSecond));
-  const shimTps = median(shim.map((r) => r.tokensPerSecond));
   const extraTtft = median(shim.map((r) => r.ttftMs)) - median(local.map((r) => r.ttftMs));
   await record('shim', [
-    figure(
-      'demo tok/s, in-process',
-      localTps,
-      'tok/s',
-      undefined,
-      `first token to last, ${TOKENS} tokens, median of ${ROUNDS}`,
-    ),
-    figure('demo tok/s, through the shim (SSE)', shimTps, 'tok/s'),
-    ...throughputRatios('shim', local, shim),
+    ...throughputFigures({ name: 'shim', label: 'through the shim (SSE)' }, TOKENS, local, shim),
     figure('shim extra time to first token (p50)', extraTtft, 'ms', { op: '<=', value: 5 }),
   ]);
 });
