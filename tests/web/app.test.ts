@@ -31,6 +31,7 @@ const NODE_A: NodeInfo = {
   fingerprint: 'ab12 cd34 ef56 7890',
   verified: true,
   transport: 'direct WebRTC',
+  route: 'WebRTC-direct',
   hardware: {
     platform: 'linux',
     arch: 'arm64',
@@ -43,8 +44,9 @@ const NODE_A: NodeInfo = {
   load: { active: 1, queued: 2, maxConcurrency: 2 },
 };
 
+const { route: _direct, ...RELAYED_BASE } = NODE_A;
 const NODE_B: NodeInfo = {
-  ...NODE_A,
+  ...RELAYED_BASE,
   peerId: '12D3KooWBbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbNodeB2',
   fingerprint: '9f9f 0000 1111 2222',
   transport: 'relayed',
@@ -377,6 +379,10 @@ describe('streaming an answer', () => {
     expect(app.byTestId('node-fingerprint').textContent).toContain('ab12 cd34 ef56 7890');
     expect(app.byTestId('node-fingerprint').textContent).toContain('✓');
     expect(app.byTestId('node-transport').textContent).toBe('direct WebRTC');
+    // As read on screen: the transport, then how the connection was made.
+    expect(app.byTestId('node-transport').parentElement?.innerText).toBe(
+      'direct WebRTC · WebRTC-direct',
+    );
     expect(app.byTestId('node-hardware').textContent).toContain('Cortex-A76 (4 cores)');
     expect(app.byTestId('node-hardware').textContent).toContain('8 GB RAM');
     expect(app.byTestId('node-load').textContent).toContain('1 of 2 busy · 2 queued');
