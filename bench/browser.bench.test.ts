@@ -133,13 +133,18 @@ async function inPage(page: Page): Promise<number> {
   await page.locator('[data-testid="send-button"]:not([disabled])').click();
   const paints = await page.evaluate(async () => {
     const w = window as unknown as { __paints: Array<[number, number]>; __answered: Promise<void> };
-    const late = new Promise<never>((_, reject) =>
-      setTimeout(
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
         () => reject(new Error(`no complete answer: ${JSON.stringify(w.__paints.slice(-3))}`)),
         60_000,
-      ),
-    );
-    await Promise.race([w.__answered, late]);
+      );
+    });
+    try {
+      await Promise.race([w.__answered, late]);
+    } finally {
+      clearTimeout(timer);
+    }
     return w.__paints;
   });
   const tokensAt = (chars: number): number => offsets.filter((end) => end <= chars).length;

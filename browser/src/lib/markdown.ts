@@ -220,11 +220,11 @@ const WARM_SAMPLE = [
 let warmed = false;
 
 /**
- * Renders a sample once, when the page is next idle (however long that takes): the renderer's first use (marked
- * compiling its rules, DOMPurify setting up) costs ~30 ms of main thread on a slow
- * device, which an answer's first token would otherwise wait for. Call it when an
- * answer is likely to follow (someone types a prompt) or is on its way; later calls do
- * nothing.
+ * Renders a sample once, when the page is next idle (however long that takes): the
+ * renderer's first use (marked compiling its rules, DOMPurify setting up) costs ~30 ms of
+ * main thread on a slow device, which an answer's first token would otherwise wait for.
+ * Call it when an answer is likely to follow (someone types a prompt) or is on its way;
+ * later calls do nothing.
  */
 export function warmMarkdownSoon(): void {
   if (warmed || typeof window === 'undefined') return;
