@@ -37,7 +37,6 @@ const COMMANDS: Record<string, Command> = {
     run: async (argv) =>
       (await import('../node/doctor/main.js')).runDoctorCommand(argv, {
         version: readPackageVersion(),
-        exitWhenDone: true,
       }),
   },
 };
@@ -81,12 +80,23 @@ async function main(argv: string[]): Promise<number> {
   return (await command.run(rest)) ?? 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`token.place: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+/**
+ * How long a finished command waits for stray handles before the process exits anyway.
+ * Every command has shut down what it started by the time it returns (servers closed,
+ * libp2p stopped, engines disposed), but handles its libraries keep can outlive that and
+ * hold the process open: a browser's WebRTC connection leaves node-datachannel's native
+ * peer connection (and its threads) behind after `libp2p.stop()`, and a WebSocket dial that
+ * timed out can leave its socket open inside @libp2p/websockets. Unreferenced, so a process
+ * with nothing left ends at once, as it should.
+ */
+const LINGER_MS = 1_000;
+
+function exitSoon(code: number): void {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), LINGER_MS).unref();
+}
+
+main(process.argv.slice(2)).then(exitSoon, (err: unknown) => {
+  process.stderr.write(`token.place: ${err instanceof Error ? err.message : String(err)}\n`);
+  exitSoon(1);
+});

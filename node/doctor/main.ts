@@ -7,17 +7,7 @@ export interface CommandContext {
   env?: Readonly<Record<string, string | undefined>>;
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
-  /**
-   * End the process soon after the report even if a handle lingers (the CLI sets it). A
-   * WebSocket dial that timed out can leave its socket open inside libp2p's transport
-   * (@libp2p/websockets 10 does not close it on abort), which would otherwise keep the
-   * process alive until the far end hangs up.
-   */
-  exitWhenDone?: boolean;
 }
-
-/** How long a finished doctor waits for lingering handles before it exits anyway. */
-const LINGER_MS = 1_000;
 
 /** Runs `token.place doctor`. Returns 0 when nothing fails, 1 otherwise, 2 for bad options. */
 export async function runDoctorCommand(
@@ -44,9 +34,5 @@ export async function runDoctorCommand(
   const { formatReport, runDoctor } = await import('./doctor.js');
   const report = await runDoctor(config, { version: ctx.version });
   stdout.write(config.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
-  if (ctx.exitWhenDone === true) {
-    // Unreferenced: it only fires if something else still holds the process open.
-    setTimeout(() => process.exit(report.exitCode), LINGER_MS).unref();
-  }
   return report.exitCode;
 }

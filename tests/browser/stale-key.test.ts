@@ -63,8 +63,10 @@ describe('a relayed key record the node no longer holds', () => {
     await waitForModel(page, 'demo');
 
     // The node restarts: same identity (same PeerId), new HPKE key.
+    // Ctrl-C ends it by itself even with the page's WebRTC connection up (exit code 0, not
+    // the helper's SIGKILL after 15 s, which would also outlast the snapshot's freshness).
     const oldFingerprint = (await node!.cli.waitFor(FINGERPRINT))[1]!;
-    await node!.cli.stop();
+    expect(await node!.cli.stop()).toBe(0);
     node = await startNodeProcess([bootstrap.multiaddr], { dataDir, extraArgs: NODE_ARGS });
     const newFingerprint = (await node.cli.waitFor(FINGERPRINT))[1]!;
     expect(newFingerprint).not.toBe(oldFingerprint);

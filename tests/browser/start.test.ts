@@ -68,6 +68,11 @@ describe('token.place start', () => {
     expect(await page.locator(byTestId('node-fingerprint')).textContent()).toContain(
       fingerprintOf(key.publicKeyBytes),
     );
+
+    // Ctrl-C with the chat still open (its WebRTC connection to the node up) ends the
+    // process by itself: exit code 0, not the helper's SIGKILL after 15 s (code null).
+    expect(await mesh.stop()).toBe(0);
+    expect(mesh.output()).toContain('Stopping');
     await page.close();
   });
 });
