@@ -83,13 +83,14 @@ async function main(argv: string[]): Promise<number> {
 /**
  * How long a finished command waits for stray handles before the process exits anyway.
  * Every command has shut down what it started by the time it returns (servers closed,
- * libp2p stopped, engines disposed), but handles its libraries keep can outlive that and
- * hold the process open: a browser's WebRTC connection leaves node-datachannel's native
- * peer connection (and its threads) behind after `libp2p.stop()`, and a WebSocket dial that
- * timed out can leave its socket open inside @libp2p/websockets. Unreferenced, so a process
- * with nothing left ends at once, as it should.
+ * libp2p stopped, engines disposed), but native handles can outlive that and hold the
+ * process open: a peer connection a browser had open stays behind in node-datachannel
+ * after `libp2p.stop()`, a node leaves its WebRTC-direct STUN socket to the exit on
+ * purpose (`leaveWebRTCDirectPortsToExit`), and a WebSocket dial that timed out can leave
+ * its socket open inside @libp2p/websockets. Unreferenced, so a process with nothing
+ * left ends at once, as it should.
  */
-const LINGER_MS = 1_000;
+const LINGER_MS = 500;
 
 function exitSoon(code: number): void {
   process.exitCode = code;
