@@ -1,8 +1,8 @@
 // Ctrl-C ends a node with exit code 0 while STUN requests keep reaching its WebRTC-direct
 // port, as they do whenever browsers are connected (consent checks) or dialling. It used
 // to die with SIGSEGV, or glibc's "pthread_mutex_lock … Assertion failed" (SIGABRT), in
-// 3 of 5 stops: node-datachannel left its freed STUN listener registered with libjuice
-// (see leaveWebRTCDirectPortsToExit in node/mesh/libp2p.ts).
+// 3 of 5 stops: libdatachannel left libjuice calling into its freed STUN listener (see
+// leaveWebRTCDirectPortsToExit in node/mesh/libp2p.ts).
 import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -35,32 +35,43 @@ describe('stopping a node with a WebRTC-direct port', () => {
       const node = await startNodeProcess([bootstrap.multiaddr], {
         extraArgs: ['--listen', `/ip4/127.0.0.1/udp/${port}/webrtc-direct`, '--log-level', 'error'],
       });
-      if (i === 0) {
-        // The requests do reach the node's ICE stack: it starts checking back (a binding
-        // request of its own), as it does for a browser that dials it.
-        const reply = await firstStunMessage(port);
-        expect(reply.readUInt32BE(4)).toBe(MAGIC_COOKIE);
-        expect([0x0001, 0x0101, 0x0111]).toContain(reply.readUInt16BE(0));
+      try {
+        if (i === 0) {
+          // The requests do reach the node's ICE stack: it starts checking back (a binding
+          // request of its own), as it does for a browser that dials it.
+          const reply = await firstStunMessage(port);
+          expect(reply.readUInt32BE(4)).toBe(MAGIC_COOKIE);
+          expect([0x0001, 0x0101, 0x0111]).toContain(reply.readUInt16BE(0));
+        }
+        const stopping = node.cli.stop();
+        const stun = sendStunRequests(port);
+        const code = await stopping;
+        expect(stun.stop()).toBeGreaterThan(0);
+        outcomes.push(`exit ${code} ${node.cli.child.signalCode ?? ''}`.trim());
+      } finally {
+        await node.cli.stop(); // at once if it has exited
       }
-      const stopping = node.cli.stop();
-      const stun = sendStunRequests(port);
-      const code = await stopping;
-      expect(stun.stop()).toBeGreaterThan(0);
-      outcomes.push(`exit ${code} ${node.cli.child.signalCode ?? ''}`.trim());
     }
     expect(outcomes).toEqual(Array(STOPS).fill('exit 0'));
   }, 120_000);
 });
 
 /** The first STUN message the node sends back to a socket that sends it requests. */
-async function firstStunMessage(port: number): Promise<Buffer> {
+async function firstStunMessage(port: number, timeoutMs = 10_000): Promise<Buffer> {
   const socket = createSocket('udp4');
-  const reply = new Promise<Buffer>((resolve) => socket.once('message', resolve));
-  const timer = setInterval(() => socket.send(stunBindingRequest(), port, '127.0.0.1'), 200);
+  const sender = setInterval(() => socket.send(stunBindingRequest(), port, '127.0.0.1'), 200);
+  let deadline: NodeJS.Timeout | undefined;
   try {
-    return await reply;
+    return await new Promise<Buffer>((resolve, reject) => {
+      socket.once('message', resolve);
+      deadline = setTimeout(
+        () => reject(new Error(`no STUN message from port ${port}`)),
+        timeoutMs,
+      );
+    });
   } finally {
-    clearInterval(timer);
+    clearInterval(sender);
+    clearTimeout(deadline);
     socket.close();
   }
 }
