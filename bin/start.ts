@@ -221,7 +221,7 @@ export async function runStartCommand(
   }
   await stopRequested;
   process.stdout.write('  Stopping…\n');
-  (await import('../node/mesh/libp2p.js')).leaveWebRTCDirectPortsToExit();
+  (await import('../node/mesh/webrtc-direct.js')).leaveWebRTCDirectPortsToExit();
   await stopAll();
   return 0;
 }

@@ -138,7 +138,7 @@ export async function runNodeCommand(
   stdout.write(`${banner(node, ctx.version)}\n`);
   await stopRequested;
   stdout.write('  Stopping…\n');
-  if (node.mesh != null) (await import('./mesh/libp2p.js')).leaveWebRTCDirectPortsToExit();
+  if (node.mesh != null) (await import('./mesh/webrtc-direct.js')).leaveWebRTCDirectPortsToExit();
   await node.stop();
   const { disposeLlamaBackends } = await import('./engine/index.js');
   await disposeLlamaBackends();

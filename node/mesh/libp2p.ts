@@ -20,11 +20,12 @@ import {
 import { noise } from '@libp2p/noise';
 import { ping, type Ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
-import { webRTC, webRTCDirect } from '@libp2p/webrtc';
+import { webRTC } from '@libp2p/webrtc';
 import { webSockets } from '@libp2p/websockets';
 import { yamux } from '@libp2p/yamux';
-import type { Listener, PrivateKey, Transport } from '@libp2p/interface';
+import type { PrivateKey } from '@libp2p/interface';
 import { DHT_PROTOCOL } from '../../protocol/index.js';
+import { webRTCDirectTransport } from './webrtc-direct.js';
 
 export type NodeServices = {
   identify: Identify;
@@ -104,56 +105,4 @@ export async function createNodeLibp2p(init: NodeLibp2pInit): Promise<NodeLibp2p
       }),
     },
   });
-}
-
-/**
- * Whether a stopped node leaves its WebRTC-direct UDP ports for the process's exit to
- * close. See {@link leaveWebRTCDirectPortsToExit}.
- */
-let portsCloseAtExit = false;
-
-/**
- * Call when the process ends right after stopping its nodes (the `node` and `start`
- * commands on Ctrl-C): stopping a WebRTC-direct listener then leaves its native STUN
- * socket open, for the exit to close.
- *
- * Why: libdatachannel (inside node-datachannel 0.33) unregisters the listener's STUN
- * callback from libjuice without the bind address it registered it under, so whenever
- * the listener was bound to an address the callback stays registered, pointing at the
- * freed listener. The next STUN request for an unknown ICE ufrag (a browser's consent
- * check on a connection just closed, a browser dialling) runs it, and the process dies
- * with SIGSEGV or glibc's "pthread_mutex_lock … Assertion failed" instead of exiting 0.
- * Everything else about the listener still stops: its connections close and it refuses
- * new ones. tests/mesh/shutdown.test.ts fails if this stops working.
- *
- * Not for a process that carries on: the native listener, and the callback into
- * JavaScript it holds (which keeps the event loop alive), would outlive the node.
- */
-export function leaveWebRTCDirectPortsToExit(): void {
-  portsCloseAtExit = true;
-}
-
-/** libp2p's WebRTC-direct transport, whose listeners heed {@link portsCloseAtExit}. */
-function webRTCDirectTransport(
-  init: Parameters<typeof webRTCDirect>[0],
-): ReturnType<typeof webRTCDirect> {
-  const create = webRTCDirect(init);
-  return (components) => {
-    const transport: Transport = create(components);
-    const createListener = transport.createListener.bind(transport);
-    transport.createListener = (options) => leavingPortAtExit(createListener(options));
-    return transport;
-  };
-}
-
-function leavingPortAtExit(listener: Listener): Listener {
-  const close = listener.close.bind(listener);
-  listener.close = async () => {
-    // The listener's STUN socket (private in @libp2p/webrtc 6.0; its close() is what
-    // reaches IceUdpMuxListener.stop()).
-    const stun = (listener as unknown as { stunServer?: { close(): Promise<void> } }).stunServer;
-    if (portsCloseAtExit && stun != null) stun.close = async () => {};
-    await close();
-  };
-  return listener;
 }
