@@ -138,7 +138,7 @@ test('mesh: throughput ratio, warm extra TTFT, cold discovery to first token', a
       {
         name: 'mesh',
         label: 'through the mesh',
-        details: `model-less node → remote node, first token to last, ${TOKENS} tokens, median of ${ROUNDS}`,
+        via: 'model-less node → remote node',
       },
       TOKENS,
       local,

@@ -127,22 +127,21 @@ function guarded(listener: Listener, gate: HandshakeGate): Listener {
     log.error('cannot cap WebRTC-direct handshakes: @libp2p/webrtc has changed');
   } else {
     let lastLogged = 0;
-    let refusedSinceLog = 0;
+    let refusedAtLog = 0;
     inner.incomingConnection = async (ufrag, remoteHost, remotePort, signal) => {
       const done = gate.admit(remoteHost);
       if (done == null) {
-        refusedSinceLog++;
         const now = Date.now();
         if (now - lastLogged >= REFUSED_LOG_INTERVAL_MS) {
           log(
             'refused %d WebRTC-direct handshake(s) over the caps (%d pending; at most %d, %d per address)',
-            refusedSinceLog,
+            gate.refused - refusedAtLog,
             gate.pending,
             MAX_PENDING_HANDSHAKES,
             MAX_PENDING_PER_ADDRESS,
           );
           lastLogged = now;
-          refusedSinceLog = 0;
+          refusedAtLog = gate.refused;
         }
         return;
       }

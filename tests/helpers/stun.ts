@@ -51,19 +51,47 @@ export async function freeUdpPort(): Promise<number> {
   return port;
 }
 
-/** Sends a new binding request to `port` on 127.0.0.1 every `everyMs` until stopped. */
-export function sendStunRequests(port: number, everyMs = 2): { stop(): number } {
+/**
+ * Sends a new binding request to `port` on 127.0.0.1 every `everyMs` until stopped.
+ * `firstReply` is the first STUN message that comes back (a node's ICE agent checking
+ * back, or answering), within `replyTimeoutMs`.
+ */
+export function sendStunRequests(
+  port: number,
+  everyMs = 2,
+  replyTimeoutMs = 10_000,
+): { stop(): number; firstReply: Promise<Buffer> } {
   const socket = createSocket('udp4');
   let sent = 0;
   const timer = setInterval(() => {
     socket.send(stunBindingRequest(), port, '127.0.0.1');
     sent++;
   }, everyMs);
+  let deadline: NodeJS.Timeout | undefined;
+  const firstReply = new Promise<Buffer>((resolve, reject) => {
+    socket.once('message', resolve);
+    deadline = setTimeout(
+      () => reject(new Error(`no STUN message from port ${port}`)),
+      replyTimeoutMs,
+    );
+  }).finally(() => clearTimeout(deadline));
+  firstReply.catch(() => {}); // a caller that never asks for it has no use for its timeout
   return {
+    firstReply,
     stop() {
       clearInterval(timer);
+      clearTimeout(deadline);
       socket.close();
       return sent;
     },
   };
+}
+
+/** Whether `message` is a STUN message of one of `types` (e.g. 0x0001, a binding request). */
+export function isStunMessage(message: Buffer, types: readonly number[]): boolean {
+  return (
+    message.length >= 20 &&
+    message.readUInt32BE(4) === MAGIC_COOKIE &&
+    types.includes(message.readUInt16BE(0))
+  );
 }
