@@ -4,6 +4,10 @@
 // `unknown_key`; the page must then ask the node for its current record, seal again and
 // get its answer, showing the new key.
 //
+// The page is still connected to the old process when it sends (the browser notices a
+// WebRTC peer gone only after ~6 s): the request first fails on that connection, and
+// the page dials the node again.
+//
 // Needs `npm run build` first (the CLI in dist/ and the app in dist/browser/).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ANSWER } from '../helpers/node.js';

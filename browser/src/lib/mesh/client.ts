@@ -545,7 +545,11 @@ export class LibP2PMeshClient implements MeshClient {
         return;
       }
     }
+    const startedAt = Date.now();
     const tried = new Set<string>();
+    /** Providers to dial once more, on a fresh connection, when no other is left. */
+    const again: Candidate[] = [];
+    const dialledAgain = new Set<string>();
     const next = async (): Promise<Candidate | undefined> => {
       let candidate = this.#candidates(providers, model, tried)[0];
       if (candidate == null && !looked) {
@@ -556,6 +560,7 @@ export class LibP2PMeshClient implements MeshClient {
         }
         candidate = this.#candidates(providers, model, tried)[0];
       }
+      candidate ??= again.shift();
       return candidate;
     };
 
@@ -598,6 +603,20 @@ export class LibP2PMeshClient implements MeshClient {
         }
         tried.delete(provider.peerId);
         continue;
+      }
+      if (
+        outcome.kind === 'failed-before-answer' &&
+        outcome.lost === true &&
+        connection.timeline.open < startedAt &&
+        !dialledAgain.has(provider.peerId)
+      ) {
+        // The connection was up before this prompt and lost it before any answer: a node
+        // that restarted or crashed leaves its WebRTC connection looking open until the
+        // browser notices (~6 s). A fresh connection may reach it again.
+        log('provider %s failed on a connection made earlier: dialling it again', provider.peerId);
+        connection.abort(new Error('it failed a request before answering'));
+        dialledAgain.add(provider.peerId);
+        again.push(provider);
       }
       failures.push(outcome.reason);
       provider = await next();
@@ -723,7 +742,8 @@ export class LibP2PMeshClient implements MeshClient {
   ): AsyncGenerator<
     ChatUpdate,
     | { kind: 'finished' }
-    | { kind: 'failed-before-answer'; reason: string }
+    /** `lost`: the stream failed, not the node (no answer from it at all). */
+    | { kind: 'failed-before-answer'; reason: string; lost?: true }
     | { kind: 'stale-key'; reason: string }
     | { kind: 'dropped'; reason: string }
   > {
@@ -798,7 +818,10 @@ export class LibP2PMeshClient implements MeshClient {
         return { kind: 'stale-key', reason: 'the node no longer uses that key' };
       }
       const reason = `the node went away (${describe(err)})`;
-      return answered ? { kind: 'dropped', reason } : { kind: 'failed-before-answer', reason };
+      if (answered) return { kind: 'dropped', reason };
+      return err instanceof RemoteError
+        ? { kind: 'failed-before-answer', reason }
+        : { kind: 'failed-before-answer', reason, lost: true };
     }
   }
 
@@ -849,6 +872,11 @@ function describe(err: unknown): string {
     const inner = (err as Error & { errors?: unknown[] }).errors?.[0];
     if (err.name === 'AggregateError' && inner instanceof Error) return inner.message;
     return err.message !== '' ? err.message : err.name;
+  }
+  // A data channel fails with its error event (an RTCErrorEvent carries the error).
+  if (typeof Event !== 'undefined' && err instanceof Event) {
+    const inner = (err as Event & { error?: unknown }).error;
+    return inner instanceof Error && inner.message !== '' ? inner.message : 'the connection failed';
   }
   return String(err);
 }
