@@ -2,8 +2,8 @@
  * Entry of the token.place web chat: finds the bootstrap node, creates the mesh client
  * and mounts the page. The page shows start-up failures itself (with "Try again").
  *
- * The mesh client starts first: its chunk runs, its libp2p peer starts and dials the
- * relay and a node (from the bootstrap's directory snapshot) before the UI's code runs,
+ * The mesh client starts first: its chunk runs, its libp2p peer starts and dials a node
+ * (from the bootstrap's directory snapshot), then the relay, before the UI's code runs,
  * so the page's own start-up overlaps the network's round trips. Until then index.html
  * shows a static shell.
  *
@@ -25,20 +25,15 @@ async function connect(signal: AbortSignal): Promise<MeshClient> {
   const { multiaddrs, allowPrivateAddresses, directory } = await resolveBootstrap(window.location, {
     signal,
   });
-  const client = await createMeshClient({
+  return createMeshClient({
     bootstrap: multiaddrs,
     allowPrivateAddresses: allowPrivateAddresses || DEV_BUILD,
     ...(directory !== undefined ? { directory } : {}),
+    // Dial the node of the model the page will start on (as the model picker will choose
+    // it) now, ahead of the relay, while the UI loads.
+    prepare: (known) => startingModel(known, readItem(browserStorage(), MODEL_STORAGE_KEY)),
     signal,
   });
-  // Dial the node of the model the page will start on (as the model picker will choose
-  // it) now, while the relay connection comes up and the UI loads.
-  const model = startingModel(
-    client.knownModels?.() ?? [],
-    readItem(browserStorage(), MODEL_STORAGE_KEY),
-  );
-  if (model != null) client.prepare?.(model);
-  return client;
 }
 
 const target = document.getElementById('app');

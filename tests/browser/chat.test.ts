@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { DEMO_ANSWER } from '../helpers/node.js';
+import { MODEL_STORAGE_KEY } from '../../browser/src/lib/state/model-pick.js';
 import {
   eventually,
   startBootstrapProcess,
@@ -123,6 +124,25 @@ describe('web chat on a local mesh', () => {
 
     await mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: new URL('chat.png', ARTIFACTS).pathname });
+    await page.close();
+  });
+
+  it('sends a prompt typed at once straight to the node, whose dial goes ahead of the relay', async () => {
+    const page = await browser.context.newPage();
+    // The page starts on demo (reached by WebRTC-direct), whatever an earlier test picked.
+    await page.addInitScript((key) => localStorage.setItem(key, 'demo'), MODEL_STORAGE_KEY);
+    await page.goto(`${bootstrap.httpUrl}/`);
+    await sendPrompt(page, 'Hello, who are you?'); // as soon as Send allows it
+    await waitForAnswerDone(page);
+    expect(await lastAnswerText(page)).toBe(DEMO_ANSWER);
+    await waitForStatus(page, /online/);
+    // The relay's handshake waited for the node's (they would share the main thread).
+    const [node, relay] = await page.evaluate(() =>
+      ['node-connected', 'relay-connected'].map(
+        (step) => performance.getEntriesByName(`tokenplace:${step}`)[0]?.startTime ?? NaN,
+      ),
+    );
+    expect(node).toBeLessThan(relay!);
     await page.close();
   });
 

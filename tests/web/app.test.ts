@@ -357,6 +357,20 @@ describe('connecting ahead', () => {
     client.setState({ kind: 'connecting', bootstrap: BOOTSTRAP });
     const app = await setup({ client, connect: async () => client });
     await expect.poll(() => app.byTestId<HTMLSelectElement>('model-select').value).toBe('early');
+    // The relay is still coming up, but the page knows a node: a prompt can go to it.
+    expect(app.byTestId('connection-status').textContent).toContain('connecting');
+    const chat = await send(app, 'hello early');
+    expect(chat.request.model).toBe('early');
+  });
+
+  it('while connecting with no models known yet, Send waits', async () => {
+    const client = new FakeMeshClient();
+    Object.assign(client, { knownModels: () => [], listModels: () => new Promise(() => {}) });
+    client.setState({ kind: 'connecting', bootstrap: BOOTSTRAP });
+    const app = await setup({ client, connect: async () => client });
+    typePrompt(app, 'hello');
+    expect(sendButton(app).disabled).toBe(true);
+    expect(app.target.textContent).toContain('Connecting to the mesh…');
   });
 });
 

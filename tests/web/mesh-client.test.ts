@@ -257,7 +257,11 @@ function recordDials(client: LibP2PMeshClient): string[] {
 }
 
 /** A node's snapshot entry as a bootstrap serves it: its own signed card and key record. */
-async function snapshotEntry(model: string, port: number): Promise<DirectoryProvider> {
+async function snapshotEntry(
+  model: string,
+  port: number,
+  addrs?: (peerId: string) => string[],
+): Promise<DirectoryProvider> {
   const key = await generateKeyPair('Ed25519');
   const peerId = peerIdFromPrivateKey(key).toString();
   const now = Date.now();
@@ -265,7 +269,7 @@ async function snapshotEntry(model: string, port: number): Promise<DirectoryProv
   return {
     peerId,
     // Nothing listens there either: a dial fails at once, but it is attempted.
-    addrs: [`/ip4/127.0.0.1/tcp/${port}/ws`],
+    addrs: addrs?.(peerId) ?? [`/ip4/127.0.0.1/tcp/${port}/ws`],
     cards: [
       await signModelCard(key, {
         ...card(model),
@@ -350,5 +354,60 @@ describe("the bootstrap's directory snapshot", () => {
     }
     await new Promise((r) => setTimeout(r, 300));
     expect(dialled.filter((d) => d.includes(entry.peerId))).toEqual([]);
+  });
+});
+
+describe('start-up: the first node before the relay', () => {
+  let client: LibP2PMeshClient | undefined;
+  afterEach(async () => {
+    await client?.close();
+    client = undefined;
+  });
+
+  /** Starts a client on the dead bootstrap that prepares `entry`'s model at once. */
+  async function start(entry: DirectoryProvider, relayHoldMs: number): Promise<string[][]> {
+    const offered: string[][] = [];
+    client = await createLibP2PMeshClient({
+      bootstrap: [DEAD_BOOTSTRAP],
+      allowPrivateAddresses: true,
+      backoff: { initialMs: 10_000, jitter: 0 },
+      directory: [entry],
+      prepare: (known) => {
+        offered.push(known.map((m) => m.id));
+        return known[0]?.id ?? null;
+      },
+      relayHoldMs,
+    });
+    return offered;
+  }
+
+  // The dead bootstrap refuses at once: `reconnecting` shows as soon as it was dialled.
+  it("holds the relay dial while the first model's node is dialled directly, up to relayHoldMs", async () => {
+    // WebRTC-direct to a UDP port nobody answers on: the dial hangs (ICE gets no reply).
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new Uint8Array([1])));
+    const certhash = `u${toBase64Url(new Uint8Array([0x12, 0x20, ...digest]))}`; // a multihash
+    const entry = await snapshotEntry('demo', 0, () => [
+      `/ip4/127.0.0.1/udp/49157/webrtc-direct/certhash/${certhash}`,
+    ]);
+    const started = performance.now();
+    const offered = await start(entry, 1_500);
+    expect(offered).toEqual([['demo']]);
+    await new Promise((r) => setTimeout(r, 700));
+    expect(client!.state.kind).toBe('connecting');
+    await expect.poll(() => client!.state.kind, { timeout: 5_000 }).toBe('reconnecting');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1_500);
+  });
+
+  it('dials the relay once that node dial fails, or at once when the node needs the relay', async () => {
+    // A direct address that refuses at once: the hold ends with the failed dial.
+    await start(await snapshotEntry('demo', 49158), 60_000);
+    await expect.poll(() => client!.state.kind, { timeout: 10_000 }).toBe('reconnecting');
+    await client!.close();
+    // Reachable only through a relay: nothing to hold for.
+    await start(
+      await snapshotEntry('demo', 0, (peerId) => [`${DEAD_BOOTSTRAP}/p2p-circuit/p2p/${peerId}`]),
+      60_000,
+    );
+    await expect.poll(() => client!.state.kind, { timeout: 10_000 }).toBe('reconnecting');
   });
 });

@@ -26,7 +26,13 @@ import { logger } from '@libp2p/logger';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Connection, PeerId } from '@libp2p/interface';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
-import { WebRTC, WebRTCDirect } from '@multiformats/multiaddr-matcher';
+import {
+  Circuit,
+  WebRTC,
+  WebRTCDirect,
+  WebSockets,
+  WebSocketsSecure,
+} from '@multiformats/multiaddr-matcher';
 import {
   dialProvider,
   fetchNodeInfo,
@@ -80,6 +86,11 @@ export const DIRECTORY_TIMEOUT_MS = 10_000;
 export const PROVIDER_DIAL_TIMEOUT_MS = 15_000;
 /** Fetching a provider's key record and cards. */
 export const NODE_INFO_TIMEOUT_MS = 10_000;
+/**
+ * At start-up, how long the first relay dial waits at most for the first node's direct
+ * dial and the first answer (see {@link LibP2PMeshClientInit.prepare}).
+ */
+export const RELAY_HOLD_MS = 2_000;
 /** Providers tried for one answer. */
 export const MAX_PROVIDER_ATTEMPTS = 3;
 /** A directory answer is reused, when the bootstrap is unreachable, for this long. */
@@ -102,6 +113,17 @@ export interface LibP2PMeshClientInit {
   backoff?: BackoffPolicy;
   /** @default OFFLINE_AFTER_MS */
   offlineAfterMs?: number;
+  /**
+   * The model the page will start on, from the models the snapshot lists: its best node is
+   * dialled at once, and when that node can be reached without the relay (WebRTC-direct),
+   * the relay dial waits for that dial to settle (and, if a prompt went out meanwhile, for
+   * its first token), `relayHoldMs` at most. The first answer needs the node, not the
+   * relay, and the relay's handshake (Noise in JavaScript) would otherwise take the
+   * page's one main thread while the page is busiest.
+   */
+  prepare?: (known: MeshModel[]) => string | null;
+  /** @default RELAY_HOLD_MS */
+  relayHoldMs?: number;
   signal?: AbortSignal;
 }
 
@@ -157,7 +179,7 @@ export async function createLibP2PMeshClient(
     init.signal.throwIfAborted();
   }
   const client = new LibP2PMeshClient(libp2p, bootstraps, init, providers);
-  client.start();
+  client.start(init.prepare?.(client.knownModels()) ?? undefined);
   return client;
 }
 
@@ -181,6 +203,7 @@ export class LibP2PMeshClient implements MeshClient {
   readonly #bootstraps: Bootstrap[];
   readonly #backoff: BackoffPolicy;
   readonly #offlineAfterMs: number;
+  readonly #relayHoldMs: number;
   readonly #closing = new AbortController();
   readonly #listeners = new Set<(state: ConnectionState) => void>();
   readonly #providers = new Map<string, KnownProvider>();
@@ -197,6 +220,11 @@ export class LibP2PMeshClient implements MeshClient {
     Promise<{ connection: Connection; info: VerifiedNodeInfo }>
   >();
   #state: ConnectionState;
+  /** Chats started so far. */
+  #chats = 0;
+  /** Resolves when the first chat has its first token, or ended. */
+  readonly #firstAnswer: Promise<void>;
+  #firstAnswerIn!: () => void;
   /** Cuts the reconnect backoff short (the browser came back online, or close()). */
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
@@ -212,7 +240,9 @@ export class LibP2PMeshClient implements MeshClient {
     this.#bootstraps = bootstraps;
     this.#backoff = init.backoff ?? {};
     this.#offlineAfterMs = init.offlineAfterMs ?? OFFLINE_AFTER_MS;
+    this.#relayHoldMs = init.relayHoldMs ?? RELAY_HOLD_MS;
     this.#state = { kind: 'connecting', bootstrap: bootstraps[0]!.text };
+    this.#firstAnswer = new Promise((resolve) => (this.#firstAnswerIn = resolve));
     const now = Date.now();
     for (const p of providers) this.#providers.set(p.peerId, { ...p, seenAt: now });
   }
@@ -227,13 +257,22 @@ export class LibP2PMeshClient implements MeshClient {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Starts the connection loop (once). */
-  start(): void {
+  /**
+   * Starts the connection loop (once); with `firstModel`, dials that model's best node
+   * first (see {@link LibP2PMeshClientInit.prepare}).
+   */
+  start(firstModel?: string): void {
     if (this.#loop != null) return;
     this.libp2p.addEventListener('peer:connect', this.#onPeersChanged);
     this.libp2p.addEventListener('peer:disconnect', this.#onPeersChanged);
     globalThis.addEventListener?.('online', this.#onBrowserOnline);
-    this.#loop = this.#maintain().catch((err: unknown) => {
+    const first = firstModel == null ? null : this.#prepare(firstModel);
+    // A prompt sent while that node was dialled: the relay waits for its answer to start.
+    const hold =
+      first?.direct === true
+        ? first.dial.then(() => (this.#chats > 0 ? this.#firstAnswer : undefined))
+        : null;
+    this.#loop = this.#maintain(hold).catch((err: unknown) => {
       log.error('connection loop ended: %s', (err as Error).name);
     });
   }
@@ -285,8 +324,13 @@ export class LibP2PMeshClient implements MeshClient {
     );
   }
 
-  async #maintain(): Promise<void> {
+  /** Keeps a bootstrap connection; the first dial waits for `hold` (a node's dial) a moment. */
+  async #maintain(hold: Promise<void> | null): Promise<void> {
     const closing = this.#closing.signal;
+    if (hold != null) {
+      await Promise.race([hold, this.#sleep(this.#relayHoldMs)]);
+      this.#wake?.(); // the node came first: end the hold's timer
+    }
     let attempt = 0;
     let failingSince: number | null = null;
     let lastError: string;
@@ -483,22 +527,37 @@ export class LibP2PMeshClient implements MeshClient {
    * relay), and never throws.
    */
   prepare(model: string, options: { signal?: AbortSignal } = {}): void {
-    if (this.#closing.signal.aborted) return;
+    this.#prepare(model, options.signal);
+  }
+
+  /**
+   * {@link prepare}: `dial` settles (never rejects) once the connection is ready or failed;
+   * `direct` when the provider came from a fresh directory answer and has an address this
+   * page can dial without the relay. `null` when there is nothing to do.
+   */
+  #prepare(model: string, signal?: AbortSignal): { dial: Promise<void>; direct: boolean } | null {
+    if (this.#closing.signal.aborted) return null;
     const fresh = this.#freshProviders(model);
-    if (this.#state.kind !== 'online' && fresh.length === 0) return;
-    void (async () => {
-      let providers = fresh;
-      if (providers.length === 0) providers = await this.#lookup(model, options.signal);
-      const best = this.#candidates(providers, model, new Set())[0];
+    if (this.#state.kind !== 'online' && fresh.length === 0) return null;
+    // From a fresh directory answer, the provider is known now; else ask the directory.
+    const known = fresh.length > 0 ? this.#candidates(fresh, model, new Set())[0] : undefined;
+    const dial = (async () => {
+      const best =
+        fresh.length > 0
+          ? known
+          : this.#candidates(await this.#lookup(model, signal), model, new Set())[0];
       if (best == null) return;
-      await this.#connect(best, model, options.signal ?? this.#closing.signal);
+      await this.#connect(best, model, signal ?? this.#closing.signal);
     })().catch((err: unknown) => {
       log('preparing %s failed: %s', model, (err as Error).name);
     });
+    const direct = known?.addrs.some(dialableDirectly) === true;
+    return { dial, direct };
   }
 
   async *chat(request: ChatRequest, options: { signal: AbortSignal }): AsyncGenerator<ChatUpdate> {
     const { signal } = options;
+    this.#chats += 1;
     try {
       yield* this.#chat(request, signal);
     } catch (err) {
@@ -508,6 +567,8 @@ export class LibP2PMeshClient implements MeshClient {
       }
       log.error('chat failed: %s', (err as Error).name);
       yield { type: 'error', kind: 'other', message: describe(err) };
+    } finally {
+      this.#firstAnswerIn();
     }
   }
 
@@ -775,7 +836,10 @@ export class LibP2PMeshClient implements MeshClient {
               event.type === 'chunk' ? readChunk(event.data) : readResult(event.data),
             );
             if (text !== '') {
-              if (!answered) mark('first-token');
+              if (!answered) {
+                mark('first-token');
+                this.#firstAnswerIn();
+              }
               answered = true;
               yield { type: 'token', text };
             }
@@ -879,4 +943,10 @@ function describe(err: unknown): string {
     return inner instanceof Error && inner.message !== '' ? inner.message : 'the connection failed';
   }
   return String(err);
+}
+
+/** An address this page can dial without a relay: WebRTC-direct or WebSockets. */
+function dialableDirectly(addr: Multiaddr): boolean {
+  if (Circuit.matches(addr)) return false;
+  return WebRTCDirect.matches(addr) || WebSockets.matches(addr) || WebSocketsSecure.matches(addr);
 }

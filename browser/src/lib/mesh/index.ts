@@ -18,7 +18,7 @@
  * for await (const update of client.chat({ model, messages }, { signal })) render(update);
  * ```
  */
-import type { MeshClient } from './types.js';
+import type { MeshClient, MeshModel } from './types.js';
 import type { BackoffPolicy } from './updates.js';
 import { MeshUnavailableError } from './errors.js';
 
@@ -52,6 +52,11 @@ export interface MeshClientOptions {
    * models at once and can dial one before the relay connection is up.
    */
   directory?: unknown;
+  /**
+   * Picks the model the page starts on from the models the snapshot lists: the client
+   * dials its best node at once, ahead of the relay when it can reach that node directly.
+   */
+  prepare?: (known: MeshModel[]) => string | null;
   /** The reconnect schedule. @default 0.5 s doubling to 8 s, then every 30 s once offline */
   backoff?: BackoffPolicy;
   /** Aborts start-up (creating the libp2p peer); the client's own lifetime ends with `close()`. */
@@ -82,6 +87,7 @@ export async function createMeshClient(options: MeshClientOptions): Promise<Mesh
       bootstrap: options.bootstrap,
       allowPrivateAddresses: options.allowPrivateAddresses === true,
       ...(options.directory !== undefined ? { directory: options.directory } : {}),
+      ...(options.prepare != null ? { prepare: options.prepare } : {}),
       ...(options.backoff != null ? { backoff: options.backoff } : {}),
       ...(options.signal != null ? { signal: options.signal } : {}),
     });

@@ -57,6 +57,9 @@ export class ChatStore {
     if (connection.startError != null) return 'Not connected to the mesh.';
     switch (connection.status) {
       case 'connecting':
+        // The bootstrap's snapshot listed the models: a prompt goes straight to a node
+        // (the client dials it directly), with or without the relay connection.
+        if (models.loaded) break;
         return 'Connecting to the mesh…';
       case 'reconnecting':
         return 'Reconnecting to the mesh…';
