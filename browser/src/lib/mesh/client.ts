@@ -220,8 +220,8 @@ export class LibP2PMeshClient implements MeshClient {
     Promise<{ connection: Connection; info: VerifiedNodeInfo }>
   >();
   #state: ConnectionState;
-  /** Chats started so far. */
-  #chats = 0;
+  /** Whether a chat has started. */
+  #chatted = false;
   /** Resolves when the first chat has its first token, or ended. */
   readonly #firstAnswer: Promise<void>;
   #firstAnswerIn!: () => void;
@@ -270,7 +270,7 @@ export class LibP2PMeshClient implements MeshClient {
     // A prompt sent while that node was dialled: the relay waits for its answer to start.
     const hold =
       first?.direct === true
-        ? first.dial.then(() => (this.#chats > 0 ? this.#firstAnswer : undefined))
+        ? first.dial.then(() => (this.#chatted ? this.#firstAnswer : undefined))
         : null;
     this.#loop = this.#maintain(hold).catch((err: unknown) => {
       log.error('connection loop ended: %s', (err as Error).name);
@@ -329,7 +329,7 @@ export class LibP2PMeshClient implements MeshClient {
     const closing = this.#closing.signal;
     if (hold != null) {
       await Promise.race([hold, this.#sleep(this.#relayHoldMs)]);
-      this.#wake?.(); // the node came first: end the hold's timer
+      this.#wake?.(); // whichever came first, the hold's timer is done
     }
     let attempt = 0;
     let failingSince: number | null = null;
@@ -557,7 +557,7 @@ export class LibP2PMeshClient implements MeshClient {
 
   async *chat(request: ChatRequest, options: { signal: AbortSignal }): AsyncGenerator<ChatUpdate> {
     const { signal } = options;
-    this.#chats += 1;
+    this.#chatted = true;
     try {
       yield* this.#chat(request, signal);
     } catch (err) {
