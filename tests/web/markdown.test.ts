@@ -236,15 +236,20 @@ describe('helpers', () => {
 });
 
 describe('warmMarkdownSoon', () => {
-  it('renders a sample once, when the page is idle, and changes no later render', async () => {
+  it('renders a sample once, a block per idle moment, and changes no later render', async () => {
     const before = renderMarkdown('# Hi\n\n- a `b`');
     const idle = vi.spyOn(window, 'requestIdleCallback').mockImplementation(() => 0);
     warmMarkdownSoon();
     warmMarkdownSoon();
     expect(idle).toHaveBeenCalledTimes(1);
-    const [callback] = idle.mock.calls[0]!;
-    // The scheduled render itself must not throw (it runs outside any caller).
-    expect(() => callback({ didTimeout: false, timeRemaining: () => 50 })).not.toThrow();
+    // Each step renders one block and asks for the next idle moment, until the sample is
+    // done. The scheduled renders must not throw (they run outside any caller).
+    for (let i = 0; i < idle.mock.calls.length && i < 100; i++) {
+      const [callback] = idle.mock.calls[i]!;
+      expect(() => callback({ didTimeout: false, timeRemaining: () => 50 })).not.toThrow();
+    }
+    // Heading, paragraph, two lists, quote, code, table: a step each, and the last one.
+    expect(idle.mock.calls.length).toBe(8);
     idle.mockRestore();
     expect(renderMarkdown('# Hi\n\n- a `b`')).toBe(before);
   });
