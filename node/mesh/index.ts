@@ -190,6 +190,19 @@ export async function startMesh(init: MeshInit): Promise<Mesh> {
       clearInterval(rediscover);
       init.service.setRemote(undefined);
       await unregisterHandlers(libp2p).catch(() => {});
+      // Connections first, each closing its streams: libp2p's stop would race its
+      // WebRTC-direct listener, which closes its peer connections outright (a browser
+      // then learns nothing until ICE gives up, ~5 s later), against its connection
+      // manager. A browser mid-answer now sees the answer cut at once, and retries.
+      await Promise.all(
+        libp2p
+          .getConnections()
+          .map((c) =>
+            c
+              .close({ signal: AbortSignal.timeout(1_000) })
+              .catch((err: unknown) => c.abort(err as Error)),
+          ),
+      );
       await libp2p.stop();
     },
   };
