@@ -15,7 +15,7 @@ import { logger } from '@libp2p/logger';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { PeerId } from '@libp2p/interface';
-import { inferenceNodeCid, modelCid, type ReplayGuard } from '../../protocol/index.js';
+import { inferenceNodeCid, modelCid, transportOf, type ReplayGuard } from '../../protocol/index.js';
 import type { Engine } from '../engine/index.js';
 import type { Identity } from '../identity.js';
 import type { Keyring } from '../keyring.js';
@@ -190,13 +190,15 @@ export async function startMesh(init: MeshInit): Promise<Mesh> {
       clearInterval(rediscover);
       init.service.setRemote(undefined);
       await unregisterHandlers(libp2p).catch(() => {});
-      // Connections first, each closing its streams: libp2p's stop would race its
+      // WebRTC connections first, each closing its streams: libp2p's stop would race its
       // WebRTC-direct listener, which closes its peer connections outright (a browser
       // then learns nothing until ICE gives up, ~5 s later), against its connection
-      // manager. A browser mid-answer now sees the answer cut at once, and retries.
+      // manager. A browser mid-answer now sees the answer cut at once, and retries. Only
+      // those: closing the relay's connection before libp2p stops has it dialled again.
       await Promise.all(
         libp2p
           .getConnections()
+          .filter((c) => transportOf(c) === 'direct WebRTC')
           .map((c) =>
             c
               .close({ signal: AbortSignal.timeout(1_000) })
