@@ -219,12 +219,16 @@ export class InferenceService {
           continue;
         }
         const usage = usageOf(end.usage);
+        // Counts and timings only (never text): the benchmarks read the generation's own
+        // pace from this line (`first`/`last` token, ms since the engine started it).
         log(
-          '%s done: %d prompt + %d completion tokens in %d ms',
+          '%s done: %d prompt + %d completion tokens in %d ms (tokens %s-%s ms)',
           builder.id,
           usage.prompt_tokens,
           usage.completion_tokens,
           Math.round(performance.now() - started),
+          end.timing.firstTokenMs?.toFixed(1) ?? '-',
+          end.timing.lastTokenMs?.toFixed(1) ?? '-',
         );
         if (!request.stream) {
           yield [

@@ -429,6 +429,8 @@ class LlamaEngine implements Engine {
     // 3. Generate in the background; the stream carries its events to the consumer.
     const meter = slot.sequence.tokenMeter.getState();
     const maxTokens = plan.maxTokens ?? Math.max(1, this.contextSize - promptTokens);
+    let firstTokenAt: number | null = null;
+    let lastTokenAt: number | null = null;
     const generation = this.run(
       slot,
       request,
@@ -436,7 +438,11 @@ class LlamaEngine implements Engine {
       maxTokens,
       grammar,
       controller.signal,
-      (text) => stream.push({ type: 'token', text }),
+      (text) => {
+        lastTokenAt = performance.now();
+        firstTokenAt ??= lastTokenAt;
+        stream.push({ type: 'token', text });
+      },
     ).then((stopReason) => {
       // The meter counts every token decoded on this (freshly cleared) sequence: prompt
       // tokens as "input" except the last, whose logits give the first sampled token, so
@@ -455,6 +461,10 @@ class LlamaEngine implements Engine {
             finishReason === 'length'
               ? Math.min(used.usedOutputTokens, maxTokens)
               : used.usedOutputTokens,
+        },
+        timing: {
+          firstTokenMs: firstTokenAt == null ? null : firstTokenAt - started,
+          lastTokenMs: lastTokenAt == null ? null : lastTokenAt - started,
         },
       });
       stream.end();

@@ -74,6 +74,7 @@ export type {
   EngineMemory,
   EngineModel,
   EngineProgress,
+  EngineTiming,
   EngineUsage,
   GenerationOptions,
   ResponseFormat,

@@ -136,10 +136,19 @@ export interface EngineUsage {
   completionTokens: number;
 }
 
+/**
+ * When the answer's text came out, in milliseconds since its generation started (the
+ * request had its sequence): `null` for an answer without text.
+ */
+export interface EngineTiming {
+  firstTokenMs: number | null;
+  lastTokenMs: number | null;
+}
+
 export type EngineEvent =
   /** A non-empty text delta, in order. */
   | { type: 'token'; text: string }
-  | { type: 'end'; finishReason: 'stop' | 'length'; usage: EngineUsage };
+  | { type: 'end'; finishReason: 'stop' | 'length'; usage: EngineUsage; timing: EngineTiming };
 
 export type EngineBackend = 'cpu' | 'cuda' | 'metal' | 'vulkan';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../../node/engine/index.js';
-import type { Engine } from '../../../node/engine/index.js';
+import type { Engine, EngineEvent } from '../../../node/engine/index.js';
 import { DEMO_MODEL_SHA256, DEMO_SCRIPTED_REPLY } from '../../../node/models/index.js';
 import { collect, tempDataDir } from './helpers.js';
 
@@ -91,7 +91,26 @@ describe('engine on the scripted demo model', () => {
       type: 'end',
       finishReason: 'length',
       usage: { promptTokens: 3, completionTokens: 10 },
+      timing: { firstTokenMs: expect.any(Number), lastTokenMs: expect.any(Number) },
     });
+  });
+
+  it('says when the text came out: first and last token, ms since the generation started', async () => {
+    const started = performance.now();
+    const events = engine.complete('abc', { maxTokens: 40 });
+    const seen: number[] = [];
+    let end: Extract<EngineEvent, { type: 'end' }> | undefined;
+    for await (const event of events) {
+      if (event.type === 'token') seen.push(performance.now() - started);
+      else end = event;
+    }
+    const { firstTokenMs, lastTokenMs } = end!.timing;
+    expect(firstTokenMs).toBeGreaterThanOrEqual(0);
+    // 40 tokens take a while: the last one comes well after the first.
+    expect(lastTokenMs!).toBeGreaterThan(firstTokenMs!);
+    // Measured where the tokens are made, so never after this consumer saw them.
+    expect(firstTokenMs!).toBeLessThanOrEqual(seen[0]!);
+    expect(lastTokenMs!).toBeLessThanOrEqual(seen.at(-1)!);
   });
 
   it('ends a chat at maxTokens with finishReason length', async () => {
