@@ -107,6 +107,38 @@ export function throughputFigures(
   ];
 }
 
+/** What a node prints (DEBUG=tokenplace:node:service) as an answer ends: counts and times. */
+const DONE_LINE =
+  /done: \d+ prompt \+ (\d+) completion tokens in \d+ ms \(tokens ([\d.]+)-([\d.]+) ms\)/g;
+
+/**
+ * The pace of a node's own generation for the last answer it logged in `output` (its
+ * `tokenplace:node:service` debug line): tokens/s from its first token to its last, as
+ * its engine made them, before any transport. Undefined without such a line.
+ */
+export function loggedGenerationRate(output: string): number | undefined {
+  const last = [...output.matchAll(DONE_LINE)].at(-1);
+  if (last == null) return undefined;
+  const span = Number(last[3]) - Number(last[2]);
+  return span > 0 ? (Number(last[1]) - 1) / (span / 1000) : undefined;
+}
+
+/**
+ * Waits (up to `timeoutMs`) for a node's debug line of the answer that just ended to reach
+ * this process, in the output printed after `offset`; its pace, or undefined.
+ */
+export async function nodeGenerationRate(
+  output: () => string,
+  offset: number,
+  timeoutMs = 1_000,
+): Promise<number | undefined> {
+  for (const deadline = Date.now() + timeoutMs; ;) {
+    const rate = loggedGenerationRate(output().slice(offset));
+    if (rate != null || Date.now() > deadline) return rate;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 export function figure(
   name: string,
   value: number,

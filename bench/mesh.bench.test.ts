@@ -4,7 +4,10 @@
 //   token to the last (time to first token is the next figure); end to end for reference;
 // - extra time to first token over a warm mesh connection (target ≤ 10 ms p50);
 // - cold discovery + connect + first token from a freshly started model-less node
-//   (target ≤ 1.5 s).
+//   (target ≤ 1.5 s);
+// - for reading the ratio: the same mesh answers' pace as the provider's engine made them
+//   (from its debug log), and the client's pace ÷ that, per answer: the path's own cost,
+//   apart from the engine running slower on a machine it shares with the rest.
 import { afterAll, beforeAll, test } from 'vitest';
 import { Agent, request } from 'node:http';
 import { createEngine, type Engine } from '../node/engine/index.js';
@@ -16,7 +19,15 @@ import {
   type BootstrapProcess,
   type NodeProcess,
 } from '../tests/helpers/mesh.js';
-import { figure, median, record, streamRun, throughputFigures, type StreamRun } from './figures.js';
+import {
+  figure,
+  median,
+  nodeGenerationRate,
+  record,
+  streamRun,
+  throughputFigures,
+  type StreamRun,
+} from './figures.js';
 
 const TOKENS = 400;
 const ROUNDS = 15;
@@ -33,6 +44,8 @@ beforeAll(async () => {
   bootstrap = await startBootstrapProcess({ extraArgs: ['--log-level', 'error'] });
   provider = await startNodeProcess([bootstrap.multiaddr], {
     extraArgs: ['--max-concurrency', '1', '--log-level', 'error'],
+    // One line per answer, counts and times only: its engine's own pace (see below).
+    env: { DEBUG: 'tokenplace:node:service' },
   });
   router = await startNodeProcess([bootstrap.multiaddr], {
     model: 'none',
@@ -109,11 +122,20 @@ test('mesh: throughput ratio, warm extra TTFT, cold discovery to first token', a
   }
   const local: StreamRun[] = [];
   const mesh: StreamRun[] = [];
+  /** The provider's own pace for each mesh answer, and the client's pace ÷ it. */
+  const own: number[] = [];
+  const kept: number[] = [];
   const localTtft: number[] = [];
   const meshTtft: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     local.push(await inProcess());
+    const offset = provider.cli.output().length;
     mesh.push(await stream(router.apiUrl));
+    const rate = await nodeGenerationRate(() => provider.cli.output(), offset);
+    if (rate != null) {
+      own.push(rate);
+      kept.push(mesh.at(-1)!.tokensPerSecond / rate);
+    }
     localTtft.push((await inProcess(1)).ttftMs);
     meshTtft.push((await stream(router.apiUrl, 1)).ttftMs);
   }
@@ -143,6 +165,20 @@ test('mesh: throughput ratio, warm extra TTFT, cold discovery to first token', a
       TOKENS,
       local,
       mesh,
+    ),
+    figure(
+      "demo tok/s, the provider's own generation",
+      median(own),
+      'tok/s',
+      undefined,
+      `the same answers as made by the provider's engine (its debug log), ${own.length} of ${mesh.length}`,
+    ),
+    figure(
+      "mesh / the provider's own generation tok/s",
+      median(kept),
+      'ratio',
+      undefined,
+      "per answer, the client's pace ÷ the provider engine's: what the path itself keeps",
     ),
     figure('mesh extra time to first token, warm (p50)', extraTtft, 'ms', { op: '<=', value: 10 }),
     figure('cold discovery + connect + first token (median of 3)', median(cold), 'ms', {
