@@ -21,7 +21,7 @@ import {
   type NodeProcess,
 } from '../tests/helpers/mesh.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../tests/browser/chromium.js';
-import { figure, median, nodeGenerationRate, record } from './figures.js';
+import { figure, median, NodePace, record } from './figures.js';
 
 const TTFT_RUNS = 11;
 const TPS_ROUNDS = 7;
@@ -291,18 +291,15 @@ test('browser: page open → first token, and streamed tokens/s vs in-process', 
   }
   const local: number[] = [];
   const web: number[] = [];
-  /** The node's own pace for each of the page's answers, and the page's pace ÷ it. */
-  const own: number[] = [];
-  const kept: number[] = [];
+  const nodePace = new NodePace(() => endless.cli.output());
   for (let i = 0; i < TPS_ROUNDS; i++) {
     local.push(await inProcess());
-    const offset = endless.cli.output().length;
-    web.push(await inPage(page));
-    const rate = await nodeGenerationRate(() => endless.cli.output(), offset);
-    if (rate != null) {
-      own.push(rate);
-      kept.push(web.at(-1)! / rate);
-    }
+    web.push(
+      await nodePace.measure(
+        () => inPage(page),
+        (tps) => tps,
+      ),
+    );
   }
   await context.close();
   const localTps = median(local);
@@ -338,19 +335,6 @@ test('browser: page open → first token, and streamed tokens/s vs in-process', 
       `sealed chunks opened and painted by the app, the same answer, median of ${TPS_ROUNDS}`,
     ),
     figure('browser / in-process tok/s', webTps / localTps, 'ratio', { op: '>=', value: 0.95 }),
-    figure(
-      "demo-endless tok/s, the node's own generation",
-      median(own),
-      'tok/s',
-      undefined,
-      `the page's answers as made by the node's engine (its debug log), ${own.length} of ${TPS_ROUNDS}`,
-    ),
-    figure(
-      "browser / the node's own generation tok/s",
-      median(kept),
-      'ratio',
-      undefined,
-      "per answer, the page's painted pace ÷ the node engine's: what the path itself keeps",
-    ),
+    ...nodePace.figures('demo-endless', 'node', 'browser', "the page's painted pace"),
   ]);
 });

@@ -127,7 +127,7 @@ export function loggedGenerationRate(output: string): number | undefined {
  * Waits (up to `timeoutMs`) for a node's debug line of the answer that just ended to reach
  * this process, in the output printed after `offset`; its pace, or undefined.
  */
-export async function nodeGenerationRate(
+async function nodeGenerationRate(
   output: () => string,
   offset: number,
   timeoutMs = 1_000,
@@ -136,6 +136,57 @@ export async function nodeGenerationRate(
     const rate = loggedGenerationRate(output().slice(offset));
     if (rate != null || Date.now() > deadline) return rate;
     await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/**
+ * Pairs the answers a benchmark measures through a path with the pace the node's own
+ * engine made them at (its debug line, see {@link loggedGenerationRate}): the node's pace,
+ * and the path's pace ÷ it per answer, which is what the path itself keeps.
+ */
+export class NodePace {
+  readonly #output: () => string;
+  readonly #own: number[] = [];
+  readonly #kept: number[] = [];
+  #answers = 0;
+
+  /** `output`: everything the node has printed so far. */
+  constructor(output: () => string) {
+    this.#output = output;
+  }
+
+  /** Runs one answer; `pace` reads its tokens/s through the path from its result. */
+  async measure<T>(answer: () => Promise<T>, pace: (result: T) => number): Promise<T> {
+    const offset = this.#output().length;
+    const result = await answer();
+    this.#answers += 1;
+    const own = await nodeGenerationRate(this.#output, offset);
+    if (own != null) {
+      this.#own.push(own);
+      this.#kept.push(pace(result) / own);
+    }
+    return result;
+  }
+
+  /** E.g. `demo tok/s, the provider's own generation`, `mesh / the provider's own generation tok/s`. */
+  figures(model: string, node: string, path: string, whosePace: string): Figure[] {
+    const own = `the ${node}'s own generation`;
+    return [
+      figure(
+        `${model} tok/s, ${own}`,
+        median(this.#own),
+        'tok/s',
+        undefined,
+        `the same answers as made by the ${node}'s engine (its debug log), ${this.#own.length} of ${this.#answers}`,
+      ),
+      figure(
+        `${path} / ${own} tok/s`,
+        median(this.#kept),
+        'ratio',
+        undefined,
+        `per answer, ${whosePace} ÷ the ${node} engine's: what the path itself keeps`,
+      ),
+    ];
   }
 }
 

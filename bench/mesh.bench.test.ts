@@ -22,7 +22,7 @@ import {
 import {
   figure,
   median,
-  nodeGenerationRate,
+  NodePace,
   record,
   streamRun,
   throughputFigures,
@@ -122,20 +122,17 @@ test('mesh: throughput ratio, warm extra TTFT, cold discovery to first token', a
   }
   const local: StreamRun[] = [];
   const mesh: StreamRun[] = [];
-  /** The provider's own pace for each mesh answer, and the client's pace ÷ it. */
-  const own: number[] = [];
-  const kept: number[] = [];
+  const providerPace = new NodePace(() => provider.cli.output());
   const localTtft: number[] = [];
   const meshTtft: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     local.push(await inProcess());
-    const offset = provider.cli.output().length;
-    mesh.push(await stream(router.apiUrl));
-    const rate = await nodeGenerationRate(() => provider.cli.output(), offset);
-    if (rate != null) {
-      own.push(rate);
-      kept.push(mesh.at(-1)!.tokensPerSecond / rate);
-    }
+    mesh.push(
+      await providerPace.measure(
+        () => stream(router.apiUrl),
+        (run) => run.tokensPerSecond,
+      ),
+    );
     localTtft.push((await inProcess(1)).ttftMs);
     meshTtft.push((await stream(router.apiUrl, 1)).ttftMs);
   }
@@ -166,20 +163,7 @@ test('mesh: throughput ratio, warm extra TTFT, cold discovery to first token', a
       local,
       mesh,
     ),
-    figure(
-      "demo tok/s, the provider's own generation",
-      median(own),
-      'tok/s',
-      undefined,
-      `the same answers as made by the provider's engine (its debug log), ${own.length} of ${mesh.length}`,
-    ),
-    figure(
-      "mesh / the provider's own generation tok/s",
-      median(kept),
-      'ratio',
-      undefined,
-      "per answer, the client's pace ÷ the provider engine's: what the path itself keeps",
-    ),
+    ...providerPace.figures('demo', 'provider', 'mesh', "the client's pace"),
     figure('mesh extra time to first token, warm (p50)', extraTtft, 'ms', { op: '<=', value: 10 }),
     figure('cold discovery + connect + first token (median of 3)', median(cold), 'ms', {
       op: '<=',
