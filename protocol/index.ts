@@ -13,6 +13,7 @@
  * - `replay`: the node's replay/staleness guard
  * - `cid`: DHT keys for models
  * - `mesh`: the client side of the mesh protocols over any libp2p node
+ * - `liveness`: telling a silent node from a gone one while a request waits on it
  * - `options`: declarative command-line options for every role
  *
  * @example
@@ -29,6 +30,7 @@ export * from './errors.js';
 export * from './framing.js';
 export * from './hpke.js';
 export * from './inference.js';
+export * from './liveness.js';
 export * from './logging.js';
 export * from './mesh.js';
 export * from './messages.js';

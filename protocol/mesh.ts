@@ -34,6 +34,7 @@ import {
   UnexpectedEndError,
 } from './errors.js';
 import { readMessage, writeMessage } from './framing.js';
+import { SilenceWatch, type SilenceWatchOptions, type UnresponsiveNodeError } from './liveness.js';
 import {
   sealInferenceRequest,
   type InferenceRequest,
@@ -221,6 +222,11 @@ export type RunInferenceOptions = AbortOptions & {
   now?: number;
   streams?: StandbyStreams;
   seals?: SealAhead;
+  /**
+   * How the node is watched while the answer is awaited (see {@link SilenceWatch}); `false`
+   * to rely on the connection alone. @default a ping after 1 s of silence
+   */
+  liveness?: SilenceWatchOptions | false;
 };
 
 /**
@@ -228,7 +234,9 @@ export type RunInferenceOptions = AbortOptions & {
  * belong to the connection's peer. Returning early, throwing, or aborting `signal`
  * resets the stream, which stops the generation on the node at once. Pass `streams` to
  * use (and keep) a stream opened ahead of time, and `seals` to use a seal prepared ahead
- * of time.
+ * of time. A node that stops responding while the answer is awaited (frozen, powered
+ * off, off the network: its connection still looks open) fails the request with an
+ * `UnresponsiveNodeError` within seconds, and its connection is closed.
  */
 export async function* runInference(
   connection: Connection,
@@ -269,6 +277,20 @@ export async function* runInferenceBatches(
   const lp = lpStream(stream, { maxDataLength: MAX_INFERENCE_FRAME_BYTES });
   const onAbort = (): void => stream.abort(new Error('request aborted by the client'));
   options.signal?.addEventListener('abort', onAbort, { once: true });
+  let unresponsive: UnresponsiveNodeError | undefined;
+  const watch =
+    options.liveness === false
+      ? undefined
+      : new SilenceWatch(
+          connection,
+          (err) => {
+            unresponsive = err;
+            stream.abort(err);
+            // The connection is as dead as the stream: the next request dials afresh.
+            connection.abort(err);
+          },
+          options.liveness,
+        );
   try {
     await writeMessage(lp, message, options);
     // Half-close without waiting: the answer can start arriving while the close settles.
@@ -279,10 +301,12 @@ export async function* runInferenceBatches(
       try {
         frame = await readMessage(lp, NodeToClientInferenceMessage, options);
       } catch (err) {
+        if (unresponsive != null) throw unresponsive;
         if (err instanceof UnexpectedEndError)
           throw new TruncatedResponseError('the node closed the stream before the final chunk');
         throw err;
       }
+      watch?.progress();
       const events = await reader.accept(frame);
       if (events.length === 0) continue;
       if (!answering) {
@@ -296,7 +320,11 @@ export async function* runInferenceBatches(
       }
       yield events;
     }
+  } catch (err) {
+    // A write that failed because the watch closed the stream: say why.
+    throw unresponsive ?? err;
   } finally {
+    watch?.stop();
     options.signal?.removeEventListener('abort', onAbort);
     if (!reader.finished) stream.abort(new Error('response abandoned'));
   }
@@ -452,18 +480,182 @@ export async function dialProvider(
   );
 }
 
+/** A provider dial that has not connected in this long gets the next provider dialled beside it. */
+export const HEDGE_DIAL_AFTER_MS = 2_000;
+
+export interface DialFirstOptions<C> extends AbortOptions {
+  /** @default {@link HEDGE_DIAL_AFTER_MS} */
+  hedgeMs?: number;
+  /** Each candidate whose dial failed, also after another one won. */
+  onFailure?(candidate: C, err: unknown): void;
+}
+
+/**
+ * Reaches the first of `candidates` that answers, the way Happy Eyeballs (RFC 8305)
+ * races addresses: the best candidate is dialled at once, and the next one beside it
+ * when the dials under way have gone `hedgeMs` without connecting, or as soon as one
+ * fails. The first dial to succeed wins; the others go on in the background (a
+ * connection they make stays for later requests). A node that froze or dropped off the
+ * network stalls a dial until its timeout (a TCP connect succeeds in the kernel, the
+ * handshake never answers); this way it costs the request `hedgeMs`, not that timeout.
+ *
+ * Rejects with an `AggregateError` of every failure when all fail, or with the signal's
+ * reason when it aborts.
+ */
+export function dialFirst<C, R>(
+  candidates: readonly C[],
+  dial: (candidate: C) => Promise<R>,
+  options: DialFirstOptions<C> = {},
+): Promise<{ candidate: C; result: R }> {
+  const hedgeMs = options.hedgeMs ?? HEDGE_DIAL_AFTER_MS;
+  const { signal } = options;
+  return new Promise((resolve, reject) => {
+    const errors: unknown[] = [];
+    let next = 0;
+    let pending = 0;
+    let done = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finish = (): void => {
+      done = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = (): void => {
+      if (done) return;
+      finish();
+      reject(signal!.reason as Error);
+    };
+    const start = (): void => {
+      clearTimeout(timer);
+      if (done || next >= candidates.length) return;
+      const candidate = candidates[next++]!;
+      pending++;
+      dial(candidate).then(
+        (result) => {
+          pending--;
+          if (done) return;
+          finish();
+          resolve({ candidate, result });
+        },
+        (err: unknown) => {
+          pending--;
+          options.onFailure?.(candidate, err);
+          if (done) return;
+          errors.push(err);
+          if (next < candidates.length) start();
+          else if (pending === 0) {
+            finish();
+            reject(new AggregateError(errors, 'no provider could be reached'));
+          }
+        },
+      );
+      if (next < candidates.length) timer = setTimeout(start, hedgeMs);
+    };
+    if (signal?.aborted === true) {
+      reject(signal.reason as Error);
+      return;
+    }
+    if (candidates.length === 0) {
+      reject(new AggregateError([], 'no provider to dial'));
+      return;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    start();
+  });
+}
+
+/**
+ * The providers of `pool` that can be reached, in turn, each the winner of a
+ * {@link dialFirst} among those not tried yet: a caller that cannot use the one it got
+ * (it failed before answering) takes the next. Every failed dial goes to `onFailure`,
+ * late ones included. Ends when none is left; throws the signal's reason on abort.
+ */
+export async function* reachInTurn<C extends { peerId: string }, R>(
+  pool: readonly C[],
+  reach: (candidate: C) => Promise<R>,
+  options: DialFirstOptions<C> = {},
+): AsyncGenerator<{ candidate: C; result: R }> {
+  const tried = new Set<string>();
+  for (;;) {
+    const left = pool.filter((p) => !tried.has(p.peerId));
+    if (left.length === 0) return;
+    let reached: { candidate: C; result: R };
+    try {
+      reached = await dialFirst(left, reach, {
+        ...options,
+        onFailure: (candidate, err) => {
+          tried.add(candidate.peerId);
+          options.onFailure?.(candidate, err);
+        },
+      });
+    } catch {
+      options.signal?.throwIfAborted();
+      return;
+    }
+    tried.add(reached.candidate.peerId);
+    yield reached;
+  }
+}
+
 /**
  * Orders providers for a request: least loaded first (free sequences from the signed
- * card, then queue length), measured round-trip time breaking ties.
+ * card, then queue length), measured round-trip time breaking ties. Providers that
+ * failed lately (`lastFailure`, see {@link RecentFailures}) come after all the others,
+ * the one that failed longest ago first.
  */
 export function rankProviders<T extends { peerId: string; load: Load }>(
   providers: readonly T[],
   rttMs: (peerId: string) => number | undefined = () => undefined,
+  lastFailure: (peerId: string) => number | undefined = () => undefined,
 ): T[] {
   const score = (p: T): number => {
     const free = p.load.maxConcurrency - p.load.active;
     const busy = free > 0 ? 0 : 1 + p.load.queued / p.load.maxConcurrency;
     return busy * 10_000 + (rttMs(p.peerId) ?? 1_000) - free;
   };
-  return [...providers].sort((a, b) => score(a) - score(b));
+  const failed = (p: T): number => lastFailure(p.peerId) ?? 0;
+  return [...providers].sort((a, b) => failed(a) - failed(b) || score(a) - score(b));
+}
+
+/** How long a provider that failed is tried only after the others. */
+export const FAILED_PROVIDER_LAST_MS = 60_000;
+/** Failures remembered at most (the oldest is forgotten first). */
+const MAX_REMEMBERED_FAILURES = 1_024;
+
+/**
+ * Providers that failed a request lately: unreachable, unresponsive, or gone mid-answer.
+ * A frozen or unplugged node stays in directories until they notice, and trying it first
+ * again would cost every request its dial or ping timeout; for
+ * {@link FAILED_PROVIDER_LAST_MS} it is tried only when no other provider is left. A
+ * success forgets the failure.
+ */
+export class RecentFailures {
+  readonly #at = new Map<string, number>();
+  readonly #forMs: number;
+
+  constructor(init: { forMs?: number } = {}) {
+    this.#forMs = init.forMs ?? FAILED_PROVIDER_LAST_MS;
+  }
+
+  failed(peerId: string): void {
+    this.#at.delete(peerId);
+    this.#at.set(peerId, Date.now());
+    if (this.#at.size > MAX_REMEMBERED_FAILURES) this.#at.delete(this.#at.keys().next().value!);
+  }
+
+  succeeded(peerId: string): void {
+    this.#at.delete(peerId);
+  }
+
+  /**
+   * When `peerId` last failed, while that is recent; else undefined. Pass as
+   * `rankProviders`' third argument.
+   */
+  readonly lastFailure = (peerId: string): number | undefined => {
+    const at = this.#at.get(peerId);
+    if (at == null) return undefined;
+    if (Date.now() - at < this.#forMs) return at;
+    this.#at.delete(peerId);
+    return undefined;
+  };
 }

@@ -46,7 +46,10 @@ import {
   PeerIdString,
   ProtocolError,
   rankProviders,
+  reachInTurn,
+  RecentFailures,
   runInferenceBatches,
+  SilenceWatch,
   SEALED_REQUEST_CONTENT_TYPE,
   SEALED_RESPONSE_CONTENT_TYPE,
   writeSseBatches,
@@ -153,6 +156,8 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
   const infoCache = new WeakMap<Connection, { info: VerifiedNodeInfo; at: number }>();
   const streams = new StandbyStreams();
   const seals = new SealAhead();
+  /** Plain-mode providers that failed lately: tried after the others for a while. */
+  const recentFailures = new RecentFailures();
 
   for (const prefix of GATEWAY_PREFIXES) {
     app.use(`${prefix}/*`, async (c, next) => {
@@ -301,46 +306,76 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
     const signal = controller.signal;
 
     const candidates =
-      pinned != null ? [pinned] : rankProviders(await directory.providersOf(model, { signal }));
+      pinned != null
+        ? [pinned]
+        : rankProviders(
+            await directory.providersOf(model, { signal }),
+            undefined,
+            recentFailures.lastFailure,
+          );
     if (candidates.length === 0) {
       release();
       return errorResponse(c, modelNotFound(model));
     }
 
     const failures: string[] = [];
-    for (const candidate of candidates.slice(0, MAX_PLAIN_ATTEMPTS)) {
-      let events: AsyncGenerator<ResponseEvent[]> | undefined;
-      let first: ResponseEvent[];
-      try {
-        const setup = AbortSignal.any([signal, AbortSignal.timeout(GATEWAY_DIAL_TIMEOUT_MS)]);
-        const connection = await connect(candidate, setup);
-        const info = await verifiedInfo(connection, setup);
-        if (pinned == null && !info.cards.some((card) => card.model.id === model)) {
-          throw new Error('the node no longer serves the model');
-        }
-        events = runInferenceBatches(
-          connection,
-          info.key,
-          { endpoint, body },
-          { signal, streams, seals },
-        );
-        const next = await events.next();
-        if (next.done === true) throw new Error('the node ended without answering');
-        first = next.value;
-      } catch (err) {
-        await events?.return(undefined).catch(() => {});
-        if (signal.aborted) {
-          release();
-          return errorResponse(
-            c,
-            new OpenAIError(499, 'Client closed the request.', 'invalid_request_error'),
-          );
-        }
-        log('plain request: provider %s failed: %s', candidate.peerId, (err as Error).name);
-        failures.push(candidate.peerId);
-        continue;
+    const failed = (candidate: DirectoryEntry, err: unknown): void => {
+      log('plain request: provider %s failed: %s', candidate.peerId, (err as Error).name);
+      failures.push(candidate.peerId);
+      recentFailures.failed(candidate.peerId);
+    };
+    const clientGone = (): Response => {
+      release();
+      return errorResponse(
+        c,
+        new OpenAIError(499, 'Client closed the request.', 'invalid_request_error'),
+      );
+    };
+    /** A verified connection to `candidate`, if it still serves the model. */
+    const reach = async (
+      candidate: DirectoryEntry,
+    ): Promise<{ connection: Connection; info: VerifiedNodeInfo }> => {
+      const setup = AbortSignal.any([signal, AbortSignal.timeout(GATEWAY_DIAL_TIMEOUT_MS)]);
+      const connection = await connect(candidate, setup);
+      const info = await verifiedInfo(connection, setup);
+      if (pinned == null && !info.cards.some((card) => card.model.id === model)) {
+        throw new Error('the node no longer serves the model');
       }
-      return respond(c, first, events, controller, release);
+      return { connection, info };
+    };
+    // The best provider first; the next beside it if its dial stalls (a frozen node).
+    const reachable = reachInTurn(candidates.slice(0, MAX_PLAIN_ATTEMPTS), reach, {
+      signal,
+      onFailure: (candidate, err) => {
+        if (!signal.aborted) failed(candidate, err);
+      },
+    });
+    try {
+      for await (const { candidate, result } of reachable) {
+        const { connection, info } = result;
+        let events: AsyncGenerator<ResponseEvent[]> | undefined;
+        let first: ResponseEvent[];
+        try {
+          events = runInferenceBatches(
+            connection,
+            info.key,
+            { endpoint, body },
+            { signal, streams, seals },
+          );
+          const next = await events.next();
+          if (next.done === true) throw new Error('the node ended without answering');
+          first = next.value;
+        } catch (err) {
+          await events?.return(undefined).catch(() => {});
+          if (signal.aborted) return clientGone();
+          failed(candidate, err);
+          continue;
+        }
+        return respond(c, first, events, controller, release, candidate.peerId);
+      }
+    } catch (err) {
+      if (signal.aborted) return clientGone();
+      throw err;
     }
     release();
     return errorResponse(
@@ -357,6 +392,7 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
     batches: AsyncGenerator<ResponseEvent[]>,
     controller: AbortController,
     release: () => void,
+    peerId: string,
   ): Response | Promise<Response> {
     const first = firstBatch[0]!;
     if (first.type !== 'chunk') {
@@ -375,8 +411,10 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
     void (async () => {
       try {
         await writeSseBatches(firstBatch, batches, out);
+        recentFailures.succeeded(peerId);
       } catch (err) {
         log('plain stream ended early: %s', (err as Error).name);
+        if (!controller.signal.aborted) recentFailures.failed(peerId);
         if (!out.closed)
           await out.write(`data: ${JSON.stringify({ error: midStreamError().toBody() })}\n\n`);
       } finally {
@@ -419,16 +457,23 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
     const release = (): void => c.req.raw.signal.removeEventListener('abort', onAbort);
     const signal = controller.signal;
 
+    let connection: Connection;
     let stream: Stream;
     try {
       const setup = AbortSignal.any([signal, AbortSignal.timeout(GATEWAY_DIAL_TIMEOUT_MS)]);
-      const connection = await connect(entry, setup);
+      connection = await connect(entry, setup);
       stream = await connection.newStream(INFERENCE_PROTOCOL, { signal: setup });
     } catch (err) {
       release();
       log('encrypted request: cannot reach %s: %s', entry.peerId, (err as Error).name);
       return errorResponse(c, unreachable(`Cannot reach node ${entry.peerId} right now.`));
     }
+    // A node that freezes or drops off the network mid-answer is noticed in seconds: the
+    // stream is reset and the client's reader reports the answer cut short.
+    const watch = new SilenceWatch(connection, (err) => {
+      stream.abort(err);
+      connection.abort(err);
+    });
     // Aborting (the client went away) resets the stream: the node stops generating.
     const abortStream = (): void => stream.abort(new Error('client went away'));
     signal.addEventListener('abort', abortStream, { once: true });
@@ -440,7 +485,9 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
       await stream.close({ signal });
       first = await readFrame(lp, signal);
       if (first == null) throw new Error('the node closed the stream without answering');
+      watch.progress();
     } catch (err) {
+      watch.stop();
       signal.removeEventListener('abort', abortStream);
       release();
       stream.abort(err as Error);
@@ -448,6 +495,7 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
       return errorResponse(c, unreachable(`Node ${entry.peerId} did not answer.`));
     }
     if (first.message.type === 'error') {
+      watch.stop();
       signal.removeEventListener('abort', abortStream);
       release();
       return c.body(
@@ -472,11 +520,13 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
             break;
           }
           frame = await readFrame(lp, signal);
+          watch.progress();
         }
       } catch (err) {
         // Cut off: the client's reader reports the truncation; the gateway cannot seal an error.
         log('encrypted stream from %s ended early: %s', entry.peerId, (err as Error).name);
       } finally {
+        watch.stop();
         out.close();
         signal.removeEventListener('abort', abortStream);
         release();

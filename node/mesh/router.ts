@@ -8,7 +8,9 @@
  * card load, then measured round trip), over a direct connection, sealed to a key record
  * verified against the PeerId Noise authenticated. Anything that fails before the first
  * event fails over to the next provider; a node that dies mid-answer ends the stream
- * with an OpenAI-shaped error.
+ * with an OpenAI-shaped error. A node that stops responding is noticed within seconds
+ * (see SilenceWatch), a provider whose dial stalls gets the next one dialled beside it
+ * (reachInTurn), and a provider that failed is tried after the others for a while.
  */
 import { logger } from '@libp2p/logger';
 import { peerIdFromString } from '@libp2p/peer-id';
@@ -20,6 +22,8 @@ import {
   inferenceNodeCid,
   lookupDirectory,
   rankProviders,
+  reachInTurn,
+  RecentFailures,
   runInferenceBatches,
   SealAhead,
   StandbyStreams,
@@ -67,6 +71,7 @@ export class MeshRouter implements RemoteModels {
   #refreshing: Promise<void> | undefined;
   readonly #streams = new StandbyStreams();
   readonly #seals = new SealAhead();
+  readonly #failures = new RecentFailures();
 
   constructor(init: MeshRouterInit) {
     this.#libp2p = init.libp2p;
@@ -183,12 +188,24 @@ export class MeshRouter implements RemoteModels {
     return info;
   }
 
+  /** A direct connection to `provider` and its verified info, if it still serves `model`. */
+  async #reach(
+    provider: Provider,
+    model: string,
+    signal: AbortSignal,
+  ): Promise<{ connection: Connection; info: VerifiedNodeInfo }> {
+    const connection = await this.#dial(provider, signal);
+    const info = await this.#nodeInfo(connection, signal);
+    if (!info.cards.some((c) => c.model.id === model)) throw new Error(`no longer serves ${model}`);
+    return { connection, info };
+  }
+
   #candidates(model: string): Provider[] {
     const providers = [...this.#providers.values()]
       .map((p) => ({ ...p, card: p.cards.find((c) => c.model.id === model) }))
       .filter((p): p is Provider & { card: ModelCard } => p.card != null)
       .map((p) => ({ ...p, load: p.card.load }));
-    return rankProviders(providers, (id) => this.#rtt.get(id));
+    return rankProviders(providers, (id) => this.#rtt.get(id), this.#failures.lastFailure);
   }
 
   async *run(
@@ -203,15 +220,28 @@ export class MeshRouter implements RemoteModels {
       candidates = this.#candidates(model);
     }
     const failures: string[] = [];
-    for (const provider of candidates.slice(0, MAX_ATTEMPTS)) {
-      options.signal.throwIfAborted();
+    const failed = (provider: Provider, err: unknown): void => {
+      failures.push(`${provider.peerId.slice(-8)}: ${(err as Error).message}`);
+      log('provider %s failed before answering: %s', provider.peerId, (err as Error).message);
+      this.#info.delete(provider.peerId);
+      this.#failures.failed(provider.peerId);
+    };
+    // The best provider first; the next beside it if its dial stalls (a frozen node).
+    const reachable = reachInTurn(
+      candidates.slice(0, MAX_ATTEMPTS),
+      (p) => this.#reach(p, model, options.signal),
+      {
+        signal: options.signal,
+        onFailure: (p, err) => {
+          if (!options.signal.aborted) failed(p, err);
+        },
+      },
+    );
+    for await (const { candidate: provider, result } of reachable) {
+      const { connection, info } = result;
       let batches: AsyncGenerator<ResponseEvent[]>;
       let first: IteratorResult<ResponseEvent[]>;
       try {
-        const connection = await this.#dial(provider, options.signal);
-        const info = await this.#nodeInfo(connection, options.signal);
-        if (!info.cards.some((c) => c.model.id === model))
-          throw new Error(`no longer serves ${model}`);
         batches = runInferenceBatches(
           connection,
           info.key,
@@ -221,13 +251,12 @@ export class MeshRouter implements RemoteModels {
         first = await batches.next();
       } catch (err) {
         if (options.signal.aborted) return;
-        failures.push(`${provider.peerId.slice(-8)}: ${(err as Error).message}`);
-        log('provider %s failed before answering: %s', provider.peerId, (err as Error).message);
-        this.#info.delete(provider.peerId);
+        failed(provider, err);
         continue;
       }
       if (first.done === true) {
         failures.push(`${provider.peerId.slice(-8)}: empty answer`);
+        this.#failures.failed(provider.peerId);
         continue;
       }
       const event = first.value[0]!;
@@ -240,9 +269,11 @@ export class MeshRouter implements RemoteModels {
       yield first.value;
       try {
         for await (const batch of batches) yield batch;
+        this.#failures.succeeded(provider.peerId);
       } catch (err) {
         if (options.signal.aborted) return;
         log('provider %s failed mid-answer: %s', provider.peerId, (err as Error).name);
+        this.#failures.failed(provider.peerId);
         yield [
           errorEvent(
             new OpenAIError(

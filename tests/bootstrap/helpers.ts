@@ -172,6 +172,8 @@ export interface TestPeer {
   inferenceStreams: number;
   /** Inference streams that ended because the client reset them. */
   abortedStreams: number;
+  /** Requests it read and then reset the stream on ('reset-before-answer'). */
+  resetRequests: number;
   /** The live load it reports in its info (change it to simulate load). */
   load: Load;
   /** When true, it resets info requests: a node that stopped answering. */
@@ -375,6 +377,7 @@ export async function startTestPeer(options: TestPeerOptions): Promise<TestPeer>
     requests: [],
     inferenceStreams: 0,
     abortedStreams: 0,
+    resetRequests: 0,
     load: { ...load },
     failInfo: false,
     async provide() {
@@ -420,6 +423,7 @@ export async function startTestPeer(options: TestPeerOptions): Promise<TestPeer>
     try {
       const message = await readMessage(lp, ClientToNodeRequest);
       if (behaviour === 'reset-before-answer') {
+        peer.resetRequests++;
         stream.abort(new Error('test peer crashed'));
         return;
       }

@@ -12,6 +12,7 @@ import {
   eventually,
   startBootstrapProcess,
   startNodeProcess,
+  slowDownProcess,
   type BootstrapProcess,
   type NodeProcess,
 } from '../helpers/mesh.js';
@@ -23,7 +24,6 @@ import {
   launchChromium,
   recordAnswerSnapshots,
   sendPrompt,
-  slowDownProcess,
   waitForAnswerDone,
   waitForModel,
   waitForStatus,

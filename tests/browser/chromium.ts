@@ -162,28 +162,3 @@ export async function waitForAnswerDone(page: Page, timeoutMs = 60_000): Promise
     { timeout: timeoutMs, polling: 100 },
   );
 }
-
-/**
- * Makes a process slow by pausing it most of the time (SIGSTOP for `pauseMs`, then
- * SIGCONT for `runMs`, over and over): a node on this machine writes the demo answer
- * within milliseconds, faster than a page paints, and this spreads its tokens out the
- * way a real model's are. Returns the function that lets it run at full speed again.
- */
-export function slowDownProcess(pid: number, runMs = 3, pauseMs = 40): () => void {
-  let done = false;
-  let timer: NodeJS.Timeout | undefined;
-  const pause = (): void => {
-    if (done) return;
-    process.kill(pid, 'SIGSTOP');
-    timer = setTimeout(() => {
-      process.kill(pid, 'SIGCONT');
-      if (!done) timer = setTimeout(pause, runMs);
-    }, pauseMs);
-  };
-  pause();
-  return () => {
-    done = true;
-    clearTimeout(timer);
-    process.kill(pid, 'SIGCONT');
-  };
-}

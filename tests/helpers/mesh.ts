@@ -137,3 +137,47 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 250));
   }
 }
+
+/**
+ * Makes a process slow by pausing it most of the time (SIGSTOP for `pauseMs`, then
+ * SIGCONT for `runMs`, over and over): a node on this machine writes the demo answer
+ * within milliseconds, faster than a page paints, and this spreads its tokens out the
+ * way a real model's are. Returns the function that lets it run at full speed again.
+ */
+export function slowDownProcess(pid: number, runMs = 3, pauseMs = 40): () => void {
+  let done = false;
+  let timer: NodeJS.Timeout | undefined;
+  const pause = (): void => {
+    if (done) return;
+    process.kill(pid, 'SIGSTOP');
+    timer = setTimeout(() => {
+      process.kill(pid, 'SIGCONT');
+      if (!done) timer = setTimeout(pause, runMs);
+    }, pauseMs);
+  };
+  pause();
+  return () => {
+    done = true;
+    clearTimeout(timer);
+    process.kill(pid, 'SIGCONT');
+  };
+}
+
+/**
+ * Freezes a process (SIGSTOP) the way a machine that loses power or drops off the
+ * network looks to its peers: its connections stay open and nothing answers, not even a
+ * ping. Returns the function that thaws it (safe to call twice, or after it exited).
+ */
+export function freezeProcess(pid: number): () => void {
+  process.kill(pid, 'SIGSTOP');
+  let thawed = false;
+  return () => {
+    if (thawed) return;
+    thawed = true;
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      // It exited already.
+    }
+  };
+}

@@ -34,11 +34,13 @@ import {
   WebSocketsSecure,
 } from '@multiformats/multiaddr-matcher';
 import {
+  dialFirst,
   dialProvider,
   fetchNodeInfo,
   isDirect,
   lookupDirectory,
   rankProviders,
+  RecentFailures,
   runInference,
   StandbyStreams,
   transportOf,
@@ -212,6 +214,8 @@ export class LibP2PMeshClient implements MeshClient {
   readonly #streams = new StandbyStreams();
   /** Request seals prepared ahead of time, per node key. */
   readonly #seals = new SealAhead();
+  /** Providers that failed lately: tried after the others for a while. */
+  readonly #failures = new RecentFailures();
   /** Verified node info, reused briefly on the same connection. */
   readonly #info = new Map<string, { info: VerifiedNodeInfo; at: number; connectionId: string }>();
   /** Connection attempts in flight, by PeerId. */
@@ -504,7 +508,7 @@ export class LibP2PMeshClient implements MeshClient {
       const card = p.cards.find((c) => c.model.id === model);
       if (card != null) candidates.push({ ...p, card, load: card.load });
     }
-    return rankProviders(candidates, (id) => this.#rtt.get(id));
+    return rankProviders(candidates, (id) => this.#rtt.get(id), this.#failures.lastFailure);
   }
 
   /** Providers of `model` from a lookup less than {@link PROVIDERS_FRESH_MS} ago. */
@@ -637,22 +641,47 @@ export class LibP2PMeshClient implements MeshClient {
       tried.add(provider.peerId);
       signal.throwIfAborted();
 
+      // The next providers, dialled beside this one if its dial stalls (a frozen node).
+      const backups = this.#candidates(providers, model, tried).slice(
+        0,
+        MAX_PROVIDER_ATTEMPTS - tried.size,
+      );
       let connection: Connection;
       let info: VerifiedNodeInfo;
       try {
-        ({ connection, info } = await this.#connect(provider, model, signal));
-      } catch (err) {
+        const reached = await dialFirst(
+          [provider, ...backups],
+          (c) => this.#connect(c, model, signal),
+          {
+            signal,
+            onFailure: (c, err) => {
+              if (signal.aborted) return;
+              log('provider %s unreachable: %s', c.peerId, (err as Error).name);
+              this.#failures.failed(c.peerId);
+              tried.add(c.peerId);
+              failures.push(describe(err));
+            },
+          },
+        );
+        ({ connection, info } = reached.result);
+        provider = reached.candidate;
+        tried.add(provider.peerId);
+      } catch {
         signal.throwIfAborted();
-        log('provider %s unreachable: %s', provider.peerId, (err as Error).name);
-        failures.push(describe(err));
         provider = await next();
         continue;
       }
       yield { type: 'node', node: nodeInfoOf(connection, info, provider.card) };
 
       const outcome = yield* this.#answer(connection, info, body, signal);
-      if (outcome.kind === 'finished') return;
+      if (outcome.kind === 'finished') {
+        this.#failures.succeeded(provider.peerId);
+        return;
+      }
       this.#info.delete(provider.peerId);
+      if (outcome.kind === 'dropped' || (outcome.kind === 'failed-before-answer' && outcome.lost)) {
+        this.#failures.failed(provider.peerId);
+      }
       if (outcome.kind === 'stale-key' && provider.key != null) {
         // The directory relayed a key the node has since rotated out: ask the node.
         const { key: _stale, ...rest } = provider;
