@@ -226,6 +226,25 @@ describe('a node that stops responding', () => {
     }
   });
 
+  it('the bootstrap drops a frozen node from its directory within seconds, and lists it again once it answers', async () => {
+    const providers = async (): Promise<number> => {
+      const res = await fetch(`${bootstrap.httpUrl}/v1/models`);
+      const body = (await res.json()) as {
+        data: Array<{ id: string; tokenplace: { providers: number } }>;
+      };
+      return body.data.find((m) => m.id === MODEL)?.tokenplace.providers ?? 0;
+    };
+    await bothListed(`${bootstrap.httpUrl}/v1/models`, 'the bootstrap to list both nodes');
+    const thaw = freezeProcess(nodes[1]!.cli.child.pid!);
+    cleanups.push(thaw);
+    const frozenAt = Date.now();
+    await eventually(async () => (await providers()) === 1, 30_000, 'the frozen node dropped');
+    // A ping every 3 s, 2 s to answer; libp2p's defaults took 8–14 s here.
+    expect(Date.now() - frozenAt).toBeLessThan(7_000);
+    thaw();
+    await bothListed(`${bootstrap.httpUrl}/v1/models`, 'the thawed node listed again');
+  });
+
   it('mid-answer through the bootstrap gateway: plain mode ends with an error event within seconds', async () => {
     const gateway = new OpenAI({
       baseURL: `${bootstrap.httpUrl}/v1`,
