@@ -26,7 +26,7 @@ import { tcp } from '@libp2p/tcp';
 import { webSockets } from '@libp2p/websockets';
 import { yamux } from '@libp2p/yamux';
 import { createLibp2p, type Libp2p } from 'libp2p';
-import { DHT_PROTOCOL } from '../protocol/index.js';
+import { CONNECTION_MONITOR, DHT_PROTOCOL } from '../protocol/index.js';
 import type { BootstrapConfig } from './config.js';
 import type { BootstrapMetrics } from './metrics.js';
 import { tapEncrypter, type Tap } from './tap.js';
@@ -40,18 +40,6 @@ export type BootstrapServices = {
 };
 
 export type BootstrapLibp2p = Libp2p<BootstrapServices>;
-
-/**
- * How often the bootstrap pings each connected peer. A node that freezes, loses power or
- * drops off the network closes nothing; the failed ping closes its connection, which
- * takes it out of the directory (and its relay reservation) within seconds. libp2p's
- * default (10 s, at least 5 s to answer) listed such a node for 8–14 s.
- */
-export const LIVENESS_PING_INTERVAL_MS = 3_000;
-/** The least time a peer is given to answer the bootstrap's ping. */
-export const LIVENESS_PING_MIN_TIMEOUT_MS = 2_000;
-/** The most: libp2p stretches the timeout after slow answers (up to 60 s by default). */
-export const LIVENESS_PING_MAX_TIMEOUT_MS = 10_000;
 
 /** How long a provider record stays valid on this DHT server (seconds): dead nodes fall out fast. */
 export const PROVIDE_VALIDITY_S = 300;
@@ -86,13 +74,8 @@ export function createBootstrapLibp2p(init: BootstrapLibp2pInit): Promise<Bootst
       inboundConnectionThreshold: config.maxConnectionRatePerIp,
       maxIncomingPendingConnections: config.maxPendingConnections,
     },
-    connectionMonitor: {
-      pingInterval: LIVENESS_PING_INTERVAL_MS,
-      pingTimeout: {
-        minTimeout: LIVENESS_PING_MIN_TIMEOUT_MS,
-        maxTimeout: LIVENESS_PING_MAX_TIMEOUT_MS,
-      },
-    },
+    // A node that froze or lost its network leaves the directory within ~5 s.
+    connectionMonitor: CONNECTION_MONITOR,
     metrics: init.metrics.libp2pMetrics(),
     services: {
       identify: identify(),

@@ -50,3 +50,16 @@ export const INFERENCE_NODE_CID_KEY = 'tokenplace/inference-node';
 export const SEALED_REQUEST_CONTENT_TYPE = 'application/vnd.tokenplace.sealed-request';
 /** Content type of the framed, sealed response to it. */
 export const SEALED_RESPONSE_CONTENT_TYPE = 'application/vnd.tokenplace.sealed-response';
+
+/**
+ * libp2p's connection monitor as every role runs it: a ping on each connection every
+ * 3 s, 2 s to answer (more after slow answers, at most 10 s). A peer that freezes, loses
+ * power or drops off the network closes nothing; the unanswered ping closes its
+ * connection within ~5 s (libp2p's defaults, 10 s and at least 5 s, took 8–14 s here),
+ * so a bootstrap's directory drops such a node, a node stops generating for such a
+ * client, and a page or node notices such a relay.
+ */
+export const CONNECTION_MONITOR = {
+  pingInterval: 3_000,
+  pingTimeout: { minTimeout: 2_000, maxTimeout: 10_000 },
+} as const;

@@ -24,7 +24,7 @@ import { webRTC } from '@libp2p/webrtc';
 import { webSockets } from '@libp2p/websockets';
 import { yamux } from '@libp2p/yamux';
 import type { PrivateKey } from '@libp2p/interface';
-import { DHT_PROTOCOL } from '../../protocol/index.js';
+import { CONNECTION_MONITOR, DHT_PROTOCOL } from '../../protocol/index.js';
 import { webRTCDirectTransport } from './webrtc-direct.js';
 
 export type NodeServices = {
@@ -88,6 +88,9 @@ export async function createNodeLibp2p(init: NodeLibp2pInit): Promise<NodeLibp2p
         ? { inboundConnectionThreshold: 1000, maxIncomingPendingConnections: 200 }
         : {}),
     },
+    // A client that froze or lost its network mid-answer is disconnected within ~5 s, which
+    // stops its generation; so is a frozen bootstrap, which the node then dials again.
+    connectionMonitor: CONNECTION_MONITOR,
     services: {
       identify: identify(),
       // Tells connected peers (the bootstrap's directory) when our addresses change, e.g.

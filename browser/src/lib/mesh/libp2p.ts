@@ -28,6 +28,7 @@ import { webRTC, webRTCDirect } from '@libp2p/webrtc';
 import { webSockets } from '@libp2p/websockets';
 import { yamux } from '@libp2p/yamux';
 import { fromBase64Url } from '../../../../protocol/bytes.js';
+import { CONNECTION_MONITOR } from '../../../../protocol/constants.js';
 import { pageNoiseCrypto } from './noise-crypto.js';
 
 // A type alias, not an interface: libp2p's ServiceMap constraint needs the implicit index signature.
@@ -66,6 +67,8 @@ export async function createBrowserLibp2p(init: BrowserLibp2pInit = {}): Promise
     streamMuxers: [yamux()],
     // libp2p's browser gater refuses ws:// and private addresses; keep it unless relaxed.
     ...(relaxed ? { connectionGater: { denyDialMultiaddr: () => false } } : {}),
+    // A relay that froze or lost its network shows as an outage within ~5 s.
+    connectionMonitor: CONNECTION_MONITOR,
     services: {
       // Identify runs only when asked: the page needs no peer's listen addresses or
       // protocol list (it dials what the directory names), and running it on every new
