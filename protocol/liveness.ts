@@ -3,12 +3,14 @@
  *
  * A node that crashes or shuts down closes its connections, and its client learns at
  * once. A node that freezes, loses power or drops off the network closes nothing: its
- * TCP or WebRTC connection looks open until libp2p's connection monitor (a ping every
- * 10 s) or ICE gives up, and the answer stalls for 6–20 s before anyone retries. A
- * silent stream alone says nothing either: a real model on a small machine may think
- * for many seconds before its first token.
+ * TCP or WebRTC connection looks open until libp2p's connection monitor or ICE gives
+ * up. With libp2p's defaults (a ping every 10 s, at least 5 s to answer) the answer
+ * stalled for 6–16 s here; token.place's own setting (`CONNECTION_MONITOR`: every 3 s,
+ * 2 s to answer, up to 10 s once answers were slow) takes 2–5 s, and only on peers that
+ * run it. A silent stream alone says nothing either: a real model on a small machine may
+ * think for many seconds before its first token.
  *
- * So a client watches the stream it waits on. After {@link SILENCE_BEFORE_PING_MS}
+ * So a client also watches the stream it waits on, whatever the connection's settings. After {@link SILENCE_BEFORE_PING_MS}
  * without a frame it pings the node over that very connection (libp2p's standard
  * `/ipfs/ping/1.0.0`, which every peer serves), and again after each quiet spell. A
  * node that is alive answers within milliseconds, however busy its model; one that
