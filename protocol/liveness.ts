@@ -23,6 +23,7 @@ import type { AbortOptions, Connection } from '@libp2p/interface';
 import { equalBytes } from './bytes.js';
 import { randomBytes } from './crypto.js';
 import { ProtocolError } from './errors.js';
+import { runLater } from './timers.js';
 
 /** libp2p's ping protocol: 32 bytes out, the same 32 bytes back. */
 export const PING_PROTOCOL = '/ipfs/ping/1.0.0';
@@ -104,7 +105,6 @@ export class SilenceWatch {
   readonly #timeoutMs: number | undefined;
   readonly #stopped = new AbortController();
   #lastProgress = Date.now();
-  #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     connection: Connection,
@@ -125,17 +125,15 @@ export class SilenceWatch {
 
   stop(): void {
     this.#stopped.abort();
-    clearTimeout(this.#timer);
   }
 
   #schedule(ms: number): void {
     if (this.#stopped.signal.aborted) return;
-    this.#timer = setTimeout(() => void this.#check(), ms);
-    // Never what keeps a Node process alive (browsers have nothing to unref).
-    (this.#timer as { unref?: () => void }).unref?.();
+    runLater(() => void this.#check(), ms);
   }
 
   async #check(): Promise<void> {
+    if (this.#stopped.signal.aborted) return;
     // A closed connection fails whatever waits on it by itself: nothing left to watch.
     if (this.#connection.status !== 'open') {
       this.stop();
@@ -192,10 +190,7 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
 }
 
 function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer: unknown = setTimeout(resolve, ms);
-    (timer as { unref?: () => void }).unref?.();
-  });
+  return new Promise((resolve) => runLater(resolve, ms));
 }
 
 /** Ten measured round trips, within the minimum and the maximum. */
