@@ -619,15 +619,22 @@ export function rankProviders<T extends { peerId: string; load: Load }>(
 
 /** How long a provider that failed is tried only after the others. */
 export const FAILED_PROVIDER_LAST_MS = 60_000;
+/**
+ * A request its client gave up on after waiting this long for the first answer counts
+ * as a failure of the node that held it ({@link RecentFailures.abandoned}).
+ */
+export const ABANDONED_AFTER_MS = 5_000;
 /** Failures remembered at most (the oldest is forgotten first). */
 const MAX_REMEMBERED_FAILURES = 1_024;
 
 /**
- * Providers that failed a request lately: unreachable, unresponsive, or gone mid-answer.
- * A frozen or unplugged node stays in directories until they notice, and trying it first
- * again would cost every request its dial or ping timeout; for
- * {@link FAILED_PROVIDER_LAST_MS} it is tried only when no other provider is left. A
- * success forgets the failure.
+ * Providers that failed a request lately: unreachable, unresponsive, gone mid-answer, or
+ * holding a request without answering until its client gave up. A frozen or unplugged
+ * node stays in directories until they notice, and trying it first again would cost
+ * every request its dial or ping timeout; a node that answers pings but never its
+ * requests (a wedged engine, or a malicious node) would hold every request it ranks
+ * first for. For {@link FAILED_PROVIDER_LAST_MS} such a node is tried only when no other
+ * provider is left. A success forgets the failure.
  */
 export class RecentFailures {
   readonly #at = new Map<string, number>();
@@ -645,6 +652,18 @@ export class RecentFailures {
 
   succeeded(peerId: string): void {
     this.#at.delete(peerId);
+  }
+
+  /**
+   * The client gave up on a request to `peerId` that had no answer yet, sent at `sentAt`
+   * (ms since the epoch): a failure of the node when the client had waited
+   * {@link ABANDONED_AFTER_MS} or more (its retry should go elsewhere), none after a
+   * quicker change of mind. Returns whether it counted.
+   */
+  abandoned(peerId: string, sentAt: number): boolean {
+    if (Date.now() - sentAt < ABANDONED_AFTER_MS) return false;
+    this.failed(peerId);
+    return true;
   }
 
   /**

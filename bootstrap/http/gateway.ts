@@ -355,6 +355,7 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
         const { connection, info } = result;
         let events: AsyncGenerator<ResponseEvent[]> | undefined;
         let first: ResponseEvent[];
+        const sentAt = Date.now();
         try {
           events = runInferenceBatches(
             connection,
@@ -367,7 +368,12 @@ export function registerGateway(app: Hono<GatewayEnv>, init: GatewayInit): void 
           first = next.value;
         } catch (err) {
           await events?.return(undefined).catch(() => {});
-          if (signal.aborted) return clientGone();
+          if (signal.aborted) {
+            if (recentFailures.abandoned(candidate.peerId, sentAt)) {
+              log('plain request: provider %s held it until its client gave up', candidate.peerId);
+            }
+            return clientGone();
+          }
           failed(candidate, err);
           continue;
         }

@@ -241,6 +241,7 @@ export class MeshRouter implements RemoteModels {
       const { connection, info } = result;
       let batches: AsyncGenerator<ResponseEvent[]>;
       let first: IteratorResult<ResponseEvent[]>;
+      const sentAt = Date.now();
       try {
         batches = runInferenceBatches(
           connection,
@@ -250,7 +251,16 @@ export class MeshRouter implements RemoteModels {
         );
         first = await batches.next();
       } catch (err) {
-        if (options.signal.aborted) return;
+        if (options.signal.aborted) {
+          if (this.#failures.abandoned(provider.peerId, sentAt)) {
+            log(
+              'provider %s held a request %d ms without answering until its client gave up',
+              provider.peerId,
+              Date.now() - sentAt,
+            );
+          }
+          return;
+        }
         failed(provider, err);
         continue;
       }

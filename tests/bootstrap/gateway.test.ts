@@ -200,6 +200,66 @@ describe('plain mode', () => {
     );
   });
 
+  it('sends the retry elsewhere when a client gave up on a provider that held its request', async () => {
+    // Ranked first (more free sequences), it opens every request and never answers, while
+    // it answers pings: only the client's own timeout ends the wait.
+    const silent = await startTestPeer({
+      bootstrap: bootstrap.addr,
+      models: ['demo'],
+      load: { maxConcurrency: 16 },
+      behaviour: 'silent',
+    });
+    try {
+      await eventually(() => bootstrap.directory.get(silent.peerId), 'the silent peer listed');
+      // The OpenAI client's timeout, then its one retry: past ABANDONED_AFTER_MS (5 s).
+      const patient = new OpenAI({
+        baseURL: `${bootstrap.httpUrl}/v1`,
+        apiKey: 'unused',
+        maxRetries: 1,
+        timeout: 6_500,
+      });
+      const before = peer.requests.length;
+      const started = Date.now();
+      const res = await patient.chat.completions.create({
+        model: 'demo',
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      expect(res.choices[0]!.message.content).toBe(TEST_PEER_ANSWER);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(6_500);
+      expect(silent.requests).toHaveLength(1);
+      expect(peer.requests.length).toBe(before + 1);
+      // A client that gave up sooner (a change of mind) counts against nobody.
+      const quick = await startTestPeer({
+        bootstrap: bootstrap.addr,
+        models: ['demo'],
+        load: { maxConcurrency: 32 },
+        behaviour: 'silent',
+      });
+      try {
+        await eventually(() => bootstrap.directory.get(quick.peerId), 'the second silent peer');
+        for (let i = 0; i < 2; i++) {
+          await expect(
+            sse(
+              '/v1/chat/completions',
+              { model: 'demo', messages: [{ role: 'user', content: 'hi' }] },
+              AbortSignal.timeout(1_000),
+            ),
+          ).rejects.toThrow();
+          await eventually(() => quick.abortedStreams === i + 1, 'the request given up on');
+        }
+        expect(quick.requests).toHaveLength(2);
+      } finally {
+        await quick.stop();
+      }
+    } finally {
+      await silent.stop();
+    }
+    await eventually(
+      () => bootstrap.directory.get(silent.peerId) == null,
+      'the silent peer dropped',
+    );
+  });
+
   it('ends the SSE stream with an OpenAI-shaped error event when the node dies mid-answer', async () => {
     const fragile = await startTestPeer({
       bootstrap: bootstrap.addr,

@@ -140,7 +140,12 @@ export type TestPeerBehaviour =
   /** Streams two chunks, then resets the stream: a node that dies mid-answer. */
   | 'die-mid-stream'
   /** Streams the answer slowly (200 ms a chunk) until the client goes away. */
-  | 'slow';
+  | 'slow'
+  /**
+   * Opens the request and starts the response, then sends nothing until the client goes
+   * away, answering pings all along: a wedged engine, or a node holding requests on purpose.
+   */
+  | 'silent';
 
 export interface TestPeerOptions {
   /** The bootstrap's multiaddr (with `/p2p/<id>`) to dial. */
@@ -442,6 +447,13 @@ export async function startTestPeer(options: TestPeerOptions): Promise<TestPeer>
       const { request, writer } = opened;
       peer.requests.push(request);
       await writeMessage(lp, writer.start());
+      if (behaviour === 'silent') {
+        await new Promise<void>((resolve) => {
+          stream.addEventListener('close', () => resolve(), { once: true });
+          if (stream.status !== 'open') resolve();
+        });
+        return;
+      }
       const events = scriptedEvents(request, answer, models);
       for (const [i, event] of events.entries()) {
         if (behaviour === 'die-mid-stream' && i === 2) {

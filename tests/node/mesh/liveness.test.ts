@@ -12,6 +12,7 @@ import { yamux } from '@libp2p/yamux';
 import type { Connection, Stream } from '@libp2p/interface';
 import {
   dialFirst,
+  ABANDONED_AFTER_MS,
   FAILED_PROVIDER_LAST_MS,
   MAX_PING_TIMEOUT_MS,
   MIN_PING_TIMEOUT_MS,
@@ -230,6 +231,20 @@ describe('RecentFailures', () => {
     expect(rankProviders(providers, rtt, failures.lastFailure).map((p) => p.peerId)).toEqual([
       'c',
       'b',
+      'a',
+    ]);
+  });
+
+  it('counts a request given up on as a failure only after a long wait for its answer', () => {
+    const failures = new RecentFailures();
+    // A change of mind a moment after sending: not the node's fault.
+    expect(failures.abandoned('a', Date.now() - 1_000)).toBe(false);
+    expect(failures.lastFailure('a')).toBeUndefined();
+    // Nothing from the node for ABANDONED_AFTER_MS: its next request goes elsewhere first.
+    expect(failures.abandoned('a', Date.now() - ABANDONED_AFTER_MS)).toBe(true);
+    expect(rankProviders(providers, rtt, failures.lastFailure).map((p) => p.peerId)).toEqual([
+      'b',
+      'c',
       'a',
     ]);
   });

@@ -838,6 +838,7 @@ export class LibP2PMeshClient implements MeshClient {
     | { kind: 'dropped'; reason: string }
   > {
     let answered = false;
+    const sentAt = Date.now();
     let finishReason: ChunkContent['finishReason'] = null;
     let usage: ChunkContent['usage'] = null;
     const take = (content: ChunkContent): string => {
@@ -899,6 +900,10 @@ export class LibP2PMeshClient implements MeshClient {
         reason: 'the answer ended early',
       };
     } catch (err) {
+      if (signal.aborted && !answered && this.#failures.abandoned(info.peerId, sentAt)) {
+        // Stopped after a long wait with nothing from the node: Regenerate asks another.
+        log('provider %s held the request until it was stopped', info.peerId);
+      }
       signal.throwIfAborted();
       this.#closing.signal.throwIfAborted();
       log(
