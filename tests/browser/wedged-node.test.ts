@@ -1,7 +1,8 @@
 // A node that takes a prompt and never answers it, while it answers pings — a wedged
 // engine, or a node holding requests on purpose. No liveness check tells it from a node
-// thinking hard, so the page waits until the user presses Stop; Regenerate must then ask
-// another node, not the same one again. A bootstrap serving the app and a node on `demo`
+// thinking hard, so the page waits until the user gives up: after 5 s without a word it
+// offers "Try another node"; and after Stop, Regenerate asks another node, not the same
+// one again. A bootstrap serving the app and a node on `demo`
 // (real processes on loopback), headless Chromium, and a test peer: a real libp2p peer
 // playing a node that opens requests and never answers them (a named fake: a real node's
 // engine cannot be wedged on purpose), listed with more free sequences so that the page
@@ -79,5 +80,33 @@ it('after Stop on a node that held the prompt, Regenerate asks another node', as
     .toBe(DEMO_ANSWER);
   expect(await page.locator(byTestId('node-peer-id')).getAttribute('title')).toBe(node.peerId);
   expect(silent.requests).toHaveLength(1);
+  await page.close();
+});
+
+it('"Try another node" after 5 s without a word asks another node at once', async () => {
+  // A new page: its own mesh client, which has not seen the silent peer fail.
+  const page = await browser.newPage();
+  await page.addInitScript(() => localStorage.clear());
+  await page.goto(`${bootstrap.httpUrl}/`);
+  expect(await waitForModel(page, 'demo')).toMatch(/2 nodes/);
+  const before = silent.requests.length;
+
+  await sendPrompt(page, 'hello');
+  await eventually(
+    () => silent.requests.length === before + 1,
+    30_000,
+    'the prompt at the silent peer',
+  );
+  const offer = page.locator(byTestId('try-another-node'));
+  await offer.waitFor({ timeout: 10_000 });
+  await offer.click();
+  await waitForAnswerDone(page, 10_000);
+  const answers = page.locator(byTestId('assistant-message'));
+  expect(await answers.count()).toBe(1);
+  await expect
+    .poll(async () => (await answers.last().locator('.markdown').textContent())?.trim())
+    .toBe(DEMO_ANSWER);
+  expect(await page.locator(byTestId('node-peer-id')).getAttribute('title')).toBe(node.peerId);
+  expect(silent.requests).toHaveLength(before + 1);
   await page.close();
 });

@@ -16,6 +16,8 @@ import type {
 } from '../../browser/src/lib/mesh/index.js';
 import { CONVERSATIONS_STORAGE_KEY } from '../../browser/src/lib/state/conversations.svelte.js';
 import { THEME_STORAGE_KEY } from '../../browser/src/lib/state/theme.svelte.js';
+import { SLOW_NODE_MS } from '../../browser/src/lib/state/chat.svelte.js';
+import { ABANDONED_AFTER_MS } from '../../protocol/mesh.js';
 
 declare global {
   interface Window {
@@ -102,6 +104,8 @@ class FakeMeshClient implements MeshClient {
     { id: 'gone', nodes: 0 },
   ];
   readonly chats: FakeChat[] = [];
+  /** The nodes `avoid()` was asked to try last. */
+  readonly avoided: string[] = [];
   closed = false;
   readonly #listeners = new Set<(state: ConnectionState) => void>();
   #chatWaiters: Array<(chat: FakeChat) => void> = [];
@@ -120,6 +124,10 @@ class FakeMeshClient implements MeshClient {
 
   async listModels(): Promise<MeshModel[]> {
     return this.models.map((m) => ({ ...m }));
+  }
+
+  avoid(peerId: string): void {
+    this.avoided.push(peerId);
   }
 
   chat(request: ChatRequest, options: { signal: AbortSignal }): AsyncGenerator<ChatUpdate> {
@@ -470,6 +478,59 @@ describe('streaming an answer', () => {
     chat.push({ type: 'token', text: ', 4' });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(answerText(app)).toBe('1, 2, 3');
+  });
+
+  it('a node without a word for SLOW_NODE_MS is offered for another node: Stop, avoided, asked again', async () => {
+    // The page offers it when the mesh client, stopped now, takes the node for stuck too.
+    expect(SLOW_NODE_MS).toBe(ABANDONED_AFTER_MS);
+    const app = await setup();
+    const chat = await send(app, 'hello');
+    chat.push({ type: 'node', node: NODE_A });
+    await expect
+      .poll(() => app.target.querySelector('[data-testid="waiting-notice"]')?.textContent)
+      .toContain('Waiting for');
+    expect(app.target.querySelector('[data-testid="slow-node-notice"]')).toBeNull();
+    await expect
+      .poll(() => app.target.querySelector('[data-testid="try-another-node"]'), {
+        timeout: SLOW_NODE_MS + 3_000,
+      })
+      .not.toBeNull();
+    const next = app.client.nextChat();
+    app.byTestId('try-another-node').click();
+    flushSync();
+    expect(chat.signal.aborted).toBe(true);
+    expect(app.client.avoided).toEqual([NODE_A.peerId]);
+    const retry = await next;
+    expect(retry.request.messages.at(-1)).toEqual({ role: 'user', content: 'hello' });
+    retry.push(
+      { type: 'node', node: NODE_B },
+      { type: 'token', text: 'hi' },
+      { type: 'done', finishReason: 'stop' },
+    );
+    await expect.poll(() => answerText(app)).toBe('hi');
+    // The stopped answer was replaced, not kept beside the new one.
+    expect(app.all('assistant-message')).toHaveLength(1);
+    expect(document.activeElement).toBe(app.prompt);
+  });
+
+  it('a slow node that is the only one for its model is explained, with no other node to offer', async () => {
+    const app = await setup();
+    const select = app.byTestId<HTMLSelectElement>('model-select');
+    select.value = 'big';
+    select.dispatchEvent(new Event('change', { bubbles: true }));
+    flushSync();
+    const chat = await send(app, 'hello');
+    chat.push({ type: 'node', node: NODE_A });
+    await expect
+      .poll(() => app.target.querySelector('[data-testid="slow-node-notice"]')?.textContent, {
+        timeout: SLOW_NODE_MS + 3_000,
+      })
+      .toContain('a long prompt can take a while');
+    expect(app.target.querySelector('[data-testid="try-another-node"]')).toBeNull();
+    // The first word ends the wait, and the notice with it.
+    chat.push({ type: 'token', text: 'there' });
+    await expect.poll(() => answerText(app)).toBe('there');
+    expect(app.target.querySelector('[data-testid="slow-node-notice"]')).toBeNull();
   });
 
   it('Escape stops the answer', async () => {

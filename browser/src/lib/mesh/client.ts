@@ -559,6 +559,10 @@ export class LibP2PMeshClient implements MeshClient {
     return { dial, direct };
   }
 
+  avoid(peerId: string): void {
+    this.#failures.failed(peerId);
+  }
+
   async *chat(request: ChatRequest, options: { signal: AbortSignal }): AsyncGenerator<ChatUpdate> {
     const { signal } = options;
     this.#chatted = true;

@@ -92,6 +92,11 @@ export interface MeshClient {
    * first answer does not wait for the WebRTC set-up. Never throws; safe to call often.
    */
   prepare?(model: string, options?: { signal?: AbortSignal }): void;
+  /**
+   * Optional: try the node `peerId` only after every other node of a model for a while
+   * (a minute): the user gave up waiting on it and asked for another node.
+   */
+  avoid?(peerId: string): void;
   /** Streams one answer. Aborting `signal` closes the stream: the node stops generating. */
   chat(request: ChatRequest, options: { signal: AbortSignal }): AsyncGenerator<ChatUpdate>;
   close(): Promise<void>;

@@ -20,6 +20,13 @@ import type { UiState } from './ui.svelte.js';
 
 export const NODE_DROPPED_TEXT = 'node dropped, retrying on another node…';
 export const NO_NODES_TEXT = 'no nodes serve this model right now';
+/**
+ * Waiting this long on a node without a word, the answer offers another node. The same
+ * wait after which the mesh client takes a node stopped before its first word for stuck
+ * (`ABANDONED_AFTER_MS`, protocol/mesh.ts; not imported, to keep the mesh code out of the
+ * UI's chunk).
+ */
+export const SLOW_NODE_MS = 5_000;
 
 /** One answer being streamed. */
 export class Generation {
@@ -142,6 +149,20 @@ export class ChatStore {
     });
     this.#deps.ui.announce('Stopped.');
     return true;
+  }
+
+  /**
+   * Gives up on the node an answer waits for and asks another: Stop, then Regenerate with
+   * that node tried after every other one (for a minute). False when the answer has no
+   * node yet, or Regenerate cannot run (offline).
+   */
+  tryAnotherNode(conversationId = this.#deps.conversations.activeId): boolean {
+    if (conversationId == null) return false;
+    const node = this.#generations.get(conversationId)?.node;
+    if (node == null) return false;
+    this.#deps.connection.client?.avoid?.(node.peerId);
+    this.stop(conversationId);
+    return this.regenerate(conversationId);
   }
 
   /** Stops everything (closing the page, deleting conversations). */
