@@ -36,6 +36,11 @@ const log = logger('tokenplace:node:service');
 /** Models served elsewhere in the mesh (implemented by the node's mesh membership). */
 export interface RemoteModels {
   list(): RemoteModel[];
+  /**
+   * Optional: brings the list up to date when it is older than `maxAgeMs`, waiting at
+   * most `waitMs`; never throws.
+   */
+  fresh?(maxAgeMs: number, waitMs: number): Promise<void>;
   /** Runs the request on a remote provider of `model`, yielding the same events, batched. */
   run(
     endpoint: InferenceEndpoint,
@@ -70,6 +75,14 @@ export interface ModelEntry {
   };
 }
 
+/**
+ * `GET /v1/models` asks the mesh's directories again when its list is older than this (a
+ * node that just joined shows at once, not at the next rediscovery, every 15 s)…
+ */
+export const MODELS_FRESH_MS = 2_000;
+/** …and waits for them this long at most, else answers from the list it has. */
+export const MODELS_WAIT_MS = 1_000;
+
 export interface InferenceServiceInit {
   /** The local engine; absent on a model-less node. */
   engine?: Engine;
@@ -93,6 +106,11 @@ export class InferenceService {
 
   get engine(): Engine | undefined {
     return this.#engine;
+  }
+
+  /** Brings the mesh's models up to date for a listing ({@link MODELS_FRESH_MS}). */
+  async freshModels(): Promise<void> {
+    await this.#remote?.fresh?.(MODELS_FRESH_MS, MODELS_WAIT_MS);
   }
 
   listModels(): ModelEntry[] {

@@ -278,8 +278,12 @@ export function createHttpApi(init: HttpApiInit): Hono {
     });
   }
 
-  api.get('/models', (c) => c.json({ object: 'list', data: init.service.listModels() }));
-  api.get('/models/:id{.+}', (c) => {
+  api.get('/models', async (c) => {
+    await init.service.freshModels();
+    return c.json({ object: 'list', data: init.service.listModels() });
+  });
+  api.get('/models/:id{.+}', async (c) => {
+    await init.service.freshModels();
     const id = c.req.param('id');
     const model = init.service.getModel(id);
     return model == null ? errorResponse(c, modelNotFound(id)) : c.json(model);

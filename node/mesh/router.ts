@@ -32,6 +32,7 @@ import {
   type ResponseEvent,
   type VerifiedNodeInfo,
 } from '../../protocol/index.js';
+import { untilAborted } from '../../protocol/timers.js';
 import { OpenAIError } from '../openai/errors.js';
 import { errorEvent, type RemoteModel, type RemoteModels } from '../service.js';
 import type { NodeLibp2p } from './libp2p.js';
@@ -69,6 +70,8 @@ export class MeshRouter implements RemoteModels {
   readonly #info = new Map<string, { info: VerifiedNodeInfo; at: number }>();
   readonly #rtt = new Map<string, number>();
   #refreshing: Promise<void> | undefined;
+  /** When the directories were last asked (ms since the epoch). */
+  #refreshedAt = 0;
   readonly #streams = new StandbyStreams();
   readonly #seals = new SealAhead();
   readonly #failures = new RecentFailures();
@@ -103,8 +106,19 @@ export class MeshRouter implements RemoteModels {
     return this.#refreshing;
   }
 
+  /**
+   * {@link refresh} when the directories were last asked more than `maxAgeMs` ago, waiting
+   * at most `waitMs` for it (the answer then comes from the list as it is; the refresh
+   * goes on).
+   */
+  async fresh(maxAgeMs: number, waitMs: number): Promise<void> {
+    if (Date.now() - this.#refreshedAt < maxAgeMs) return;
+    await untilAborted(this.refresh(), AbortSignal.timeout(waitMs)).catch(() => {});
+  }
+
   async #refresh(): Promise<void> {
     const now = Date.now();
+    this.#refreshedAt = now;
     let found = 0;
     for (const bootstrap of this.#bootstraps()) {
       try {

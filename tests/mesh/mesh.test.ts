@@ -73,6 +73,33 @@ describe('local mesh', () => {
     expect(demo.tokenplace.served_by).toBe('mesh');
   });
 
+  it('lists a node that joins as soon as the directory does, not at its next rediscovery', async () => {
+    const joined = await startNodeProcess([bootstrap.multiaddr], { model: 'demo-endless' });
+    try {
+      await eventually(
+        async () => {
+          const res = await fetch(`${bootstrap.httpUrl}/v1/models`);
+          const models = ((await res.json()) as { data: MeshModel[] }).data;
+          return models.some((m) => m.id === 'demo-endless');
+        },
+        30_000,
+        'the directory to list the new node',
+      );
+      const listed = Date.now();
+      // A listing re-reads the directories when the routing node's list is over 2 s old;
+      // before, the new model showed at its next rediscovery, up to 15 s later.
+      const endless = await eventually(
+        async () => (await meshModels()).find((m) => m.id === 'demo-endless'),
+        10_000,
+        'the routing node to list the new node',
+      );
+      expect(Date.now() - listed).toBeLessThan(3_000);
+      expect(endless.tokenplace).toMatchObject({ served_by: 'mesh', providers: 1 });
+    } finally {
+      await joined.cli.stop();
+    }
+  });
+
   it('streams completions served by a remote node through the official openai client', async () => {
     const { text, chunks } = await streamedAnswer();
     expect(text).toBe(DEMO_ANSWER);
