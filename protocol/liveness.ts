@@ -10,11 +10,13 @@
  * run it. A silent stream alone says nothing either: a real model on a small machine may
  * think for many seconds before its first token.
  *
- * So a client also watches the stream it waits on, whatever the connection's settings. After {@link SILENCE_BEFORE_PING_MS}
- * without a frame it pings the node over that very connection (libp2p's standard
- * `/ipfs/ping/1.0.0`, which every peer serves), and again after each quiet spell. A
- * node that is alive answers within milliseconds, however busy its model; one that
- * does not answer within the ping timeout is gone, and the watch says so.
+ * So a client also watches the stream it waits on, whatever the connection's settings.
+ * After {@link SILENCE_BEFORE_PING_MS} without a frame it pings the node over that very
+ * connection (libp2p's standard `/ipfs/ping/1.0.0`, which every peer serves), and again
+ * after each quiet spell. A node that is alive answers within milliseconds, however busy
+ * its model; one that does not answer within the ping timeout is gone, and the watch
+ * says so. (A node that answers its pings and never its request is alive to this watch:
+ * the caller's own patience ends that wait, see `RecentFailures.abandoned` in mesh.ts.)
  *
  * Platform-neutral: the same watch runs in a routing node, a gateway and a browser.
  */
